@@ -1,0 +1,82 @@
+"""`crm-gateway serve | tokens create`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from app.auth import READ, SCOPES, register_token
+from app.domain.errors import DomainError
+from app.settings import Settings
+from app.store import open_store
+from app.store.base import StoreError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crm-gateway", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP server (REST shim and GraphQL)")
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 8000)")
+    serve.add_argument("--database-url", help="memory:// or mongodb://… (env CRM_DATABASE_URL)")
+
+    tokens = commands.add_parser("tokens", help="manage API tokens")
+    token_commands = tokens.add_subparsers(dest="tokens_command", required=True)
+    create = token_commands.add_parser("create", help="create a token and print it once")
+    create.add_argument("--workspace", required=True)
+    create.add_argument(
+        "--scope",
+        action="append",
+        choices=sorted(SCOPES),
+        default=None,
+        help="repeat for several scopes (default crm:read)",
+    )
+    create.add_argument("--database-url", help="memory:// or mongodb://… (env CRM_DATABASE_URL)")
+    return parser
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from app.server import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+
+
+async def create_token(settings: Settings, workspace: str, scopes: list[str]) -> str:
+    store = await open_store(settings.database_url)
+    try:
+        return await register_token(store, workspace, scopes)
+    finally:
+        await store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env(
+        database_url=args.database_url,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+    if args.command == "serve":
+        serve(settings)
+        return 0
+    if settings.database_url.startswith("memory://"):
+        print(
+            "warning: memory:// keeps nothing; this token dies with this command.", file=sys.stderr
+        )
+    try:
+        token = asyncio.run(create_token(settings, args.workspace, args.scope or [READ]))
+    except (DomainError, StoreError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The record decisions: given the current state and a command, which events happen."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.domain.errors import FieldError, ValidationFailed, field_error
+from app.domain.events import Event, EventMetadata, EventType, new_event
+from app.domain.objects import SYSTEM_ATTRIBUTES, Attribute, ObjectSchema
+
+
+class RecordState(BaseModel):
+    """The projection of a record's stream."""
+
+    id: str
+    workspace: str
+    object_slug: str
+    values: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @property
+    def stream(self) -> str:
+        return record_stream(self.id)
+
+
+def record_stream(record_id: str) -> str:
+    return f"record-{record_id}"
+
+
+def matching_attribute(schema: ObjectSchema, key: str | None) -> Attribute:
+    """Assert rule 1: `matchingAttribute` is required and names a non-system attribute."""
+    if not key:
+        raise field_error(
+            "matchingAttribute",
+            "missing_matching_attribute",
+            "The query parameter matchingAttribute is required.",
+        )
+    if key in SYSTEM_ATTRIBUTES:
+        raise field_error(
+            "matchingAttribute",
+            "invalid_matching_attribute",
+            f"'{key}' is a system attribute and can't be used to match records.",
+        )
+    attribute = schema.attribute(key)
+    if attribute is None:
+        raise field_error(
+            "matchingAttribute",
+            "unknown_matching_attribute",
+            f"'{key}' is not an attribute of '{schema.slug}'.",
+        )
+    return attribute
+
+
+def matching_value(attribute: Attribute, values: Mapping[str, Any]) -> Any:
+    """Assert rule 2: the body holds a non-null, non-empty value for the matching attribute."""
+    value = values.get(attribute.key)
+    if value is None or value == "":
+        raise field_error(
+            attribute.key,
+            "missing_matching_value",
+            f"The body must hold a non-empty value for the matching attribute '{attribute.key}'.",
+        )
+    return value
+
+
+def _check_required(schema: ObjectSchema, values: Mapping[str, Any], creating: bool) -> None:
+    errors = [
+        FieldError(a.key, "required", f"'{a.key}' is required and can't be null.")
+        for a in schema.active_attributes()
+        if a.is_required and (a.key in values or creating) and values.get(a.key) is None
+    ]
+    if errors:
+        raise ValidationFailed.of(errors)
+
+
+def decide_create(
+    schema: ObjectSchema,
+    record_id: str,
+    values: Mapping[str, Any],
+    metadata: EventMetadata,
+    now: datetime,
+) -> Event:
+    """Assert rule 5 for creates: every attribute missing from the body starts as null."""
+    _check_required(schema, values, creating=True)
+    attributes = {a.key: values.get(a.key) for a in schema.active_attributes()}
+    return new_event(
+        workspace=schema.workspace,
+        stream=record_stream(record_id),
+        version=1,
+        type=EventType.RECORD_CREATED,
+        data={"object_slug": schema.slug, "attributes": attributes},
+        metadata=metadata,
+        now=now,
+    )
+
+
+def decide_update(
+    schema: ObjectSchema,
+    state: RecordState,
+    values: Mapping[str, Any],
+    metadata: EventMetadata,
+    now: datetime,
+) -> list[Event]:
+    """Rules 5 and 7: only the given attributes change, and no change means no event."""
+    _check_required(schema, values, creating=False)
+    changes = {
+        key: {"old": state.values.get(key), "new": value}
+        for key, value in values.items()
+        if state.values.get(key) != value
+    }
+    if not changes:
+        return []
+    return [
+        new_event(
+            workspace=state.workspace,
+            stream=state.stream,
+            version=state.version + 1,
+            type=EventType.RECORD_UPDATED,
+            data={"changes": changes},
+            metadata=metadata,
+            now=now,
+        )
+    ]

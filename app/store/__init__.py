@@ -1,0 +1,49 @@
+"""Store adapters, chosen by database URL."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from app.store.base import Store, StoreUnavailable
+
+DEFAULT_MONGO_DATABASE = "crm_gateway"
+
+
+async def open_store(url: str) -> Store:
+    """Open (and prepare) the store a database URL names."""
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        return await _open_memory()
+    if scheme in ("mongodb", "mongodb+srv"):
+        return await _open_mongo(url)
+    raise StoreUnavailable(
+        f"Unsupported database URL scheme '{scheme}://'; use memory:// or mongodb://."
+    )
+
+
+async def _open_memory() -> Store:
+    from mongomock_motor import AsyncMongoMockClient
+
+    from app.store.mongo import MongoStore
+
+    store = MongoStore(AsyncMongoMockClient(), DEFAULT_MONGO_DATABASE, transactions=False)
+    await store.open()
+    return store
+
+
+async def _open_mongo(url: str) -> Store:
+    from pymongo import AsyncMongoClient
+
+    from app.store.mongo import MongoStore
+
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        url, serverSelectionTimeoutMS=5000
+    )
+    database = urlsplit(url).path.lstrip("/") or DEFAULT_MONGO_DATABASE
+    store = MongoStore(client, database, transactions=True)
+    try:
+        await store.open()
+    except BaseException:
+        await store.close()
+        raise
+    return store

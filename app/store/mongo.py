@@ -1,0 +1,280 @@
+"""MongoDB adapter of the store port (pymongo's AsyncMongoClient; mongomock-motor for memory://).
+
+Layout: `events` (the append-only log), `records` (the inline projection, with a `lookup`
+array of {a: attribute, v: token} behind one multikey index, so any attribute can be matched
+without an index per attribute), `record_keys` (one document per held unique value and per
+asserted value), `objects`, `tokens`, and `counters` (the global event position).
+
+The calls stay in the subset that both pymongo's async client and mongomock-motor offer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from app.domain.events import Event
+from app.domain.objects import ObjectSchema
+from app.domain.records import RecordState
+from app.store.base import Changes, StoreUnavailable, Token, WriteConflict
+
+Document = dict[str, Any]
+
+
+def _event_document(event: Event) -> Document:
+    document = event.model_dump(mode="json")
+    document["_id"] = document.pop("id")
+    return document
+
+
+def _event(document: Document) -> Event:
+    return Event.model_validate({**document, "id": document["_id"]})
+
+
+def _record(document: Document) -> RecordState:
+    return RecordState.model_validate({**document, "id": document["_id"]})
+
+
+def _object(document: Document) -> ObjectSchema:
+    return ObjectSchema.model_validate(document)
+
+
+def _object_id(workspace: str, slug: str) -> str:
+    return f"{workspace}|{slug}"
+
+
+class MongoReader:
+    """Reads, inside a transaction when `session` is given, else on their own."""
+
+    def __init__(self, database: Any, session: Any = None) -> None:
+        self._db = database
+        self._session = session
+
+    async def get_object(self, workspace: str, slug: str) -> ObjectSchema | None:
+        document = await self._db.objects.find_one(
+            {"_id": _object_id(workspace, slug)}, session=self._session
+        )
+        return None if document is None else _object(document)
+
+    async def get_records(self, workspace: str, ids: Sequence[str]) -> dict[str, RecordState]:
+        cursor = self._db.records.find(
+            {"_id": {"$in": list(ids)}, "workspace": workspace}, session=self._session
+        )
+        return {document["_id"]: _record(document) for document in await cursor.to_list(None)}
+
+    async def find_first(
+        self, workspace: str, object_slug: str, attribute: str, tokens: Sequence[str]
+    ) -> dict[str, RecordState]:
+        query = {
+            "workspace": workspace,
+            "object_slug": object_slug,
+            "lookup": {"$elemMatch": {"a": attribute, "v": {"$in": list(tokens)}}},
+        }
+        cursor = self._db.records.find(query, session=self._session).sort("seq", ASCENDING)
+        if len(tokens) == 1:
+            cursor = cursor.limit(1)
+        wanted = set(tokens)
+        first: dict[str, RecordState] = {}
+        for document in await cursor.to_list(None):
+            for entry in document["lookup"]:
+                token = entry["v"]
+                if entry["a"] == attribute and token in wanted and token not in first:
+                    first[token] = _record(document)
+        return first
+
+    async def key_owners(self, keys: Sequence[str]) -> dict[str, str]:
+        cursor = self._db.record_keys.find(
+            {"_id": {"$in": list(keys)}, "record_id": {"$exists": True}}, session=self._session
+        )
+        return {document["_id"]: document["record_id"] for document in await cursor.to_list(None)}
+
+    async def read_stream(self, workspace: str, stream: str) -> list[Event]:
+        cursor = self._db.events.find(
+            {"workspace": workspace, "stream": stream}, session=self._session
+        ).sort("version", ASCENDING)
+        return [_event(document) for document in await cursor.to_list(None)]
+
+    async def read_log(self, after_position: int, limit: int) -> list[Event]:
+        cursor = (
+            self._db.events.find({"position": {"$gt": after_position}}, session=self._session)
+            .sort("position", ASCENDING)
+            .limit(limit)
+        )
+        return [_event(document) for document in await cursor.to_list(None)]
+
+
+class MongoTransaction(MongoReader):
+    async def serialise(self, keys: Sequence[str]) -> None:
+        # In a transaction, a second writer of the same document gets a WriteConflict.
+        for key in keys:
+            await self._db.record_keys.update_one(
+                {"_id": key}, {"$inc": {"writes": 1}}, upsert=True, session=self._session
+            )
+
+    async def write(self, changes: Changes) -> None:
+        positions = await self._allocate_positions(len(changes.events))
+        for event, position in zip(changes.events, positions, strict=True):
+            event.position = position
+        try:
+            # Claims first: they are the writes most likely to collide.
+            if changes.claimed_keys:
+                await self._db.record_keys.insert_many(
+                    [{"_id": k, "record_id": r} for k, r in changes.claimed_keys.items()],
+                    session=self._session,
+                )
+            if changes.events:
+                await self._db.events.insert_many(
+                    [_event_document(e) for e in changes.events], session=self._session
+                )
+        except DuplicateKeyError as error:
+            raise WriteConflict(str(error)) from error
+        if changes.released_keys:
+            await self._db.record_keys.delete_many(
+                {"_id": {"$in": changes.released_keys}}, session=self._session
+            )
+        created_at = {e.stream: e.position for e in changes.events if e.version == 1 and e.position}
+        for write in changes.records:
+            await self._write_record(write.state, write.lookups, created_at.get(write.state.stream))
+        for schema in changes.objects:
+            document = schema.model_dump(mode="json")
+            await self._db.objects.replace_one(
+                {"_id": _object_id(schema.workspace, schema.slug)},
+                document,
+                upsert=True,
+                session=self._session,
+            )
+
+    async def _write_record(self, state: RecordState, lookups: Any, seq: int | None) -> None:
+        document = state.model_dump(mode="json")
+        document["_id"] = document.pop("id")
+        document["lookup"] = [{"a": lookup.attribute, "v": lookup.token} for lookup in lookups]
+        if seq is not None:
+            # The position of RecordCreated: the creation order that assert rule 4 needs.
+            document["seq"] = seq
+            await self._db.records.insert_one(document, session=self._session)
+            return
+        del document["created_at"]
+        await self._db.records.update_one(
+            {"_id": document.pop("_id")}, {"$set": document}, session=self._session
+        )
+
+    async def _allocate_positions(self, count: int) -> range:
+        if count == 0:
+            return range(0)
+        # Outside the transaction on purpose: a shared counter inside it would make every
+        # pair of concurrent writes conflict. Positions may therefore commit out of order.
+        counter = await self._db.counters.find_one_and_update(
+            {"_id": "position"},
+            {"$inc": {"value": count}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        last = int(counter["value"])
+        return range(last - count + 1, last + 1)
+
+
+class MongoStore(MongoReader):
+    def __init__(self, client: Any, database_name: str, *, transactions: bool) -> None:
+        super().__init__(client[database_name])
+        self._client = client
+        self._transactions = transactions
+
+    async def open(self) -> None:
+        """Check the server can run transactions, then create the indexes (idempotent)."""
+        if self._transactions:
+            await self._require_replica_set()
+        db = self._db
+        await db.events.create_index(
+            [("workspace", ASCENDING), ("stream", ASCENDING), ("version", ASCENDING)], unique=True
+        )
+        await db.events.create_index([("position", ASCENDING)])
+        await db.records.create_index(
+            [
+                ("workspace", ASCENDING),
+                ("object_slug", ASCENDING),
+                ("lookup.a", ASCENDING),
+                ("lookup.v", ASCENDING),
+                ("seq", ASCENDING),
+            ]
+        )
+        await db.tokens.create_index([("token_hash", ASCENDING)], unique=True)
+
+    async def _require_replica_set(self) -> None:
+        try:
+            hello = await self._client.admin.command("hello")
+        except PyMongoError as error:
+            raise StoreUnavailable(f"MongoDB is not reachable: {error}") from error
+        if "setName" not in hello and hello.get("msg") != "isdbgrid":
+            raise StoreUnavailable(
+                "MongoDB is a standalone server; crm-gateway needs transactions, which need a "
+                "replica set (one node is enough: start mongod with --replSet rs0 and run "
+                "rs.initiate(), or use docker-compose.yml)."
+            )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[MongoTransaction]:
+        if not self._transactions:
+            # mongomock: no sessions, and its calls never interleave, so the unit of work is
+            # already isolated; there is just no rollback.
+            yield MongoTransaction(self._db)
+            return
+        try:
+            async with (
+                self._client.start_session() as session,
+                await session.start_transaction(
+                    read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
+                ),
+            ):
+                yield MongoTransaction(self._db, session)
+        except DuplicateKeyError as error:
+            raise WriteConflict(str(error)) from error
+        except OperationFailure as error:
+            if error.has_error_label("TransientTransactionError") or error.has_error_label(
+                "UnknownTransactionCommitResult"
+            ):
+                raise WriteConflict(str(error)) from error
+            raise
+
+    async def ping(self) -> None:
+        try:
+            await self._client.admin.command("ping")
+        except PyMongoError as error:
+            raise StoreUnavailable(f"MongoDB is not reachable: {error}") from error
+
+    async def close(self) -> None:
+        result = self._client.close()
+        if hasattr(result, "__await__"):
+            await result
+
+    async def add_token(self, token: Token) -> None:
+        await self._db.tokens.insert_one(
+            {
+                "_id": token.id,
+                "workspace": token.workspace,
+                "scopes": sorted(token.scopes),
+                "token_hash": token.token_hash,
+                "created_at": token.created_at.isoformat(),
+            }
+        )
+
+    async def find_token(self, token_hash: str) -> Token | None:
+        document = await self._db.tokens.find_one({"token_hash": token_hash})
+        if document is None:
+            return None
+        return Token(
+            id=document["_id"],
+            workspace=document["workspace"],
+            scopes=frozenset(document["scopes"]),
+            token_hash=document["token_hash"],
+            created_at=datetime.fromisoformat(document["created_at"]),
+        )
+
+    async def count_tokens(self) -> int:
+        return int(await self._db.tokens.count_documents({}))

@@ -1,0 +1,84 @@
+"""The records projection and the lookup keys that answer matchingAttribute queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from app.domain.events import Event, EventType
+from app.domain.objects import ObjectSchema
+from app.domain.records import RecordState
+from app.domain.values import lookup_token
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One (attribute, exact value) pair a record can be found by."""
+
+    attribute: str
+    token: str
+
+
+def apply(state: RecordState | None, event: Event) -> RecordState:
+    if event.type is EventType.RECORD_CREATED:
+        return RecordState(
+            id=event.stream.removeprefix("record-"),
+            workspace=event.workspace,
+            object_slug=event.data["object_slug"],
+            values=dict(event.data["attributes"]),
+            created_at=event.recorded_at,
+            updated_at=event.recorded_at,
+            version=event.version,
+        )
+    if state is None:
+        raise ValueError(f"{event.type} before RecordCreated in {event.stream}")
+    if event.type is EventType.RECORD_UPDATED:
+        changed = {key: change["new"] for key, change in event.data["changes"].items()}
+        return state.model_copy(
+            update={
+                "values": {**state.values, **changed},
+                "updated_at": event.recorded_at,
+                "version": event.version,
+            }
+        )
+    raise ValueError(f"{event.type} is not a record event")
+
+
+def replay(events: Iterable[Event], state: RecordState | None = None) -> RecordState:
+    for event in events:
+        state = apply(state, event)
+    if state is None:
+        raise ValueError("a record stream can't be empty")
+    return state
+
+
+def lookups(schema: ObjectSchema, state: RecordState) -> list[Lookup]:
+    """Every non-null value of the record, so any attribute can match in an assert."""
+    found = []
+    for attribute in schema.active_attributes():
+        value = state.values.get(attribute.key)
+        if value is not None:
+            found.append(Lookup(attribute.key, lookup_token(attribute, value)))
+    return found
+
+
+def unique_key(workspace: str, object_slug: str, attribute: str, token: str) -> str:
+    return f"unique|{workspace}|{object_slug}|{attribute}|{token}"
+
+
+def assert_key(workspace: str, object_slug: str, attribute: str, token: str) -> str:
+    """The document every assert on one value writes, so concurrent asserts on it serialise."""
+    return f"assert|{workspace}|{object_slug}|{attribute}|{token}"
+
+
+def unique_keys(schema: ObjectSchema, state: RecordState) -> dict[str, str]:
+    """Unique key -> attribute, for each non-null value of an isUnique attribute."""
+    keys = {}
+    for attribute in schema.active_attributes():
+        value = state.values.get(attribute.key)
+        if attribute.is_unique and value is not None:
+            token = lookup_token(attribute, value)
+            keys[unique_key(state.workspace, state.object_slug, attribute.key, token)] = (
+                attribute.key
+            )
+    return keys
