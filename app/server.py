@@ -15,9 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app import rest
-from app.auth import READ, WRITE, hash_token, register_token
+from app.auth import READ, WRITE, Principal, hash_token, register_token
 from app.domain.errors import DomainError, PayloadTooLarge
-from app.service import Service
+from app.service import Context, Service
 from app.settings import Settings
 from app.store import open_store
 from app.store.base import Store, StoreError, StoreUnavailable
@@ -68,9 +68,14 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+# Strawberry builds a context even for the GraphiQL page, which executes nothing.
+NOBODY = Context(Principal(token_id="", workspace="", scopes=frozenset()), "graphql", "")
+
+
 class GraphQLApp(GraphQL[GraphQLContext, None]):
     async def get_context(self, request: Request, response: Response) -> GraphQLContext:  # type: ignore[override]
-        return GraphQLContext(service=rest.service_of(request), request=request.state.context)
+        context = getattr(request.state, "context", NOBODY)
+        return GraphQLContext(service=rest.service_of(request), request=context)
 
 
 class GraphQLEndpoint:

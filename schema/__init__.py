@@ -26,8 +26,9 @@ LIMIT_RULES: list[type[ASTValidationRule]] = [
 
 
 def is_unexpected(error: GraphQLError) -> bool:
-    """A Python exception from a resolver; syntax, validation and client errors have none."""
-    return error.original_error is not None
+    """A Python exception from a resolver, not a syntax, validation or client error."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
 
 
 class CrmSchema(strawberry.Schema):
