@@ -38,13 +38,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def serve(settings: Settings) -> None:
+async def serve(settings: Settings) -> None:
     import uvicorn
 
     from app.server import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    # Opened here, not in the app's lifespan, so a bad database URL is one clear line.
+    store = await open_store(settings.database_url)
+    try:
+        app = create_app(settings, store=store)
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None)
+        await uvicorn.Server(config).serve()
+    finally:
+        await store.close()
 
 
 async def create_token(settings: Settings, workspace: str, scopes: list[str]) -> str:
@@ -62,18 +68,22 @@ def main(argv: list[str] | None = None) -> int:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
     )
-    if args.command == "serve":
-        serve(settings)
-        return 0
-    if settings.database_url.startswith("memory://"):
-        print(
-            "warning: memory:// keeps nothing; this token dies with this command.", file=sys.stderr
-        )
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
+        if args.command == "serve":
+            asyncio.run(serve(settings))
+            return 0
+        if settings.database_url.startswith("memory://"):
+            print(
+                "warning: memory:// keeps nothing; this token dies with this command.",
+                file=sys.stderr,
+            )
         token = asyncio.run(create_token(settings, args.workspace, args.scope or [READ]))
     except (DomainError, StoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
     print(token)
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +19,17 @@ from app.store.base import Store
 
 MONGODB_URI = os.environ.get("MONGODB_URI")
 NO_MONGODB = "MONGODB_URI is not set: no MongoDB server (replica set) to test against"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per skip reason, so a skipped MongoDB run is visible without 100 lines."""
+    reasons = Counter(
+        str(report.longrepr[2]).removeprefix("Skipped: ")
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple)
+    )
+    for reason, count in reasons.items():
+        terminalreporter.write_line(f"SKIPPED {count} tests: {reason}", yellow=True)
 
 
 @pytest.fixture
@@ -86,7 +98,9 @@ class Api:
             ("Price", "number", {}),
             ("Inventory Count", "number", {}),
         ):
-            assert (await self.add_attribute("products", label, type_, who, **extra)).status_code == 201
+            assert (
+                await self.add_attribute("products", label, type_, who, **extra)
+            ).status_code == 201
 
     async def put(
         self, slug: str, match: str | None, body: Any, who: str = "writer"
@@ -119,7 +133,8 @@ async def api(store: Store) -> AsyncIterator[Api]:
         "other": await register_token(store, "globex", [READ, WRITE]),
     }
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        # Like a real server: an unexpected error is a 500 response, not an exception here.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             yield Api(client, store, tokens)
 

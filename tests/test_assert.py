@@ -79,7 +79,11 @@ async def test_rule_2_the_matching_value_must_be_given(
     await api.products()
     before = await api.log_size()
     outcome = await assert_via(api, transport, "products", "sku", body)
-    assert (outcome.status, outcome.codes, outcome.fields) == (400, ["missing_matching_value"], ["sku"])
+    assert (outcome.status, outcome.codes, outcome.fields) == (
+        400,
+        ["missing_matching_value"],
+        ["sku"],
+    )
     assert await api.log_size() == before
 
 
@@ -120,7 +124,9 @@ async def test_rule_5_create_nulls_missing_update_keeps_them(api: Api, transport
     created = await assert_via(api, transport, "products", "sku", {"sku": "A", "price": 10})
     assert created.record
     assert created.record["attributes"] == {"sku": "A", "price": 10, "inventory_count": None}
-    updated = await assert_via(api, transport, "products", "sku", {"sku": "A", "inventory_count": 3})
+    updated = await assert_via(
+        api, transport, "products", "sku", {"sku": "A", "inventory_count": 3}
+    )
     assert updated.record
     assert updated.record["attributes"] == {"sku": "A", "price": 10, "inventory_count": 3}
     cleared = await assert_via(api, transport, "products", "sku", {"sku": "A", "price": None})

@@ -12,7 +12,12 @@ pytestmark = pytest.mark.anyio
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}],
+    [
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer "},
+    ],
 )
 async def test_missing_or_bad_token_is_401(api: Api, headers: dict[str, str]) -> None:
     rest = await api.client.put(
@@ -42,7 +47,9 @@ async def test_read_token_can_read(api: Api) -> None:
     created = (await api.put("products", "sku", {"sku": "A"})).json()["record"]
     response = await api.client.get(f"/v2/crm/products/{created['id']}", headers=api.auth("reader"))
     assert response.status_code == 200
-    assert (await api.client.get("/v2/crm/objects/products", headers=api.auth("reader"))).status_code == 200
+    assert (
+        await api.client.get("/v2/crm/objects/products", headers=api.auth("reader"))
+    ).status_code == 200
 
 
 async def test_workspaces_never_see_each_other(api: Api, transport: str) -> None:
@@ -52,7 +59,9 @@ async def test_workspaces_never_see_each_other(api: Api, transport: str) -> None
     record_id = created.record["id"]
 
     # Workspace B sees neither the object nor the record, and can't write into A.
-    assert (await api.client.get("/v2/crm/objects/products", headers=api.auth("other"))).status_code == 404
+    assert (
+        await api.client.get("/v2/crm/objects/products", headers=api.auth("other"))
+    ).status_code == 404
     fetched = await api.client.get(f"/v2/crm/products/{record_id}", headers=api.auth("other"))
     assert fetched.status_code == 404
     write = await assert_via(api, transport, "products", "sku", {"sku": "A"}, who="other")
@@ -65,7 +74,9 @@ async def test_workspaces_never_see_each_other(api: Api, transport: str) -> None
 
     # B's own products object is a separate one; the same sku there creates a new record.
     await api.products(who="other")
-    theirs = await assert_via(api, transport, "products", "sku", {"sku": "A", "price": 9}, who="other")
+    theirs = await assert_via(
+        api, transport, "products", "sku", {"sku": "A", "price": 9}, who="other"
+    )
     assert theirs.status == 201 and theirs.record and theirs.record["id"] != record_id
     mine = await api.client.get(f"/v2/crm/products/{record_id}", headers=api.auth())
     assert mine.json()["record"]["attributes"]["price"] == 1

@@ -151,9 +151,21 @@ async def test_duplicate_object_is_409(api: Api) -> None:
     [
         ({"label": "", "type": "text"}, "invalid_label", "label"),
         ({"label": "Colour", "type": "colour"}, "invalid_type", "type"),
-        ({"label": "Done", "type": "checkbox", "isUnique": True}, "unique_not_supported", "isUnique"),
-        ({"label": "Mail", "type": "text", "validation": ["phone"]}, "invalid_validation", "validation"),
-        ({"label": "Mail", "type": "number", "validation": ["email"]}, "invalid_validation", "validation"),
+        (
+            {"label": "Done", "type": "checkbox", "isUnique": True},
+            "unique_not_supported",
+            "isUnique",
+        ),
+        (
+            {"label": "Mail", "type": "text", "validation": ["phone"]},
+            "invalid_validation",
+            "validation",
+        ),
+        (
+            {"label": "Mail", "type": "number", "validation": ["email"]},
+            "invalid_validation",
+            "validation",
+        ),
         ({"label": "Mail", "type": "text", "isRequired": 1}, "invalid_value", "isRequired"),
         ({"label": "Mail", "type": "text", "key": "m"}, "unknown_field", "key"),
     ],
@@ -178,4 +190,10 @@ async def test_attribute_keys_are_derived_from_labels(api: Api) -> None:
         response = await api.add_attribute("deals", label, "text")
         assert response.status_code == 201
         keys.append(response.json()["attribute"]["key"])
-    assert keys == ["product_name", "product_name_2", "product_name_3", "id_2", "attribute_2nd_owner"]
+    assert keys == [
+        "product_name",
+        "product_name_2",
+        "product_name_3",
+        "id_2",
+        "attribute_2nd_owner",
+    ]

@@ -70,7 +70,7 @@ async def test_a_raced_write_is_rerun_from_its_reads(api: Api, transport: str) -
     outcome = await assert_via(api, transport, "products", "sku", {"sku": "R-1", "price": 1})
     assert outcome.status == 201
     assert service.store.remaining == 0
-    assert await api.log_size() == 5  # ObjectCreated, 3 × AttributeAdded, one RecordCreated
+    assert await api.log_size() == 5  # ObjectCreated, 3 AttributeAdded, one RecordCreated
 
 
 async def test_endless_conflicts_end_in_503_not_a_hang(api: Api) -> None:

@@ -28,7 +28,12 @@ async def test_create_object_add_attribute_and_read_them(api: Api) -> None:
     assert created["data"]["createObject"] == {
         "success": True,
         "status": 201,
-        "object": {"slug": "deals", "singularName": "Deal", "pluralName": "Deals", "isActive": True},
+        "object": {
+            "slug": "deals",
+            "singularName": "Deal",
+            "pluralName": "Deals",
+            "isActive": True,
+        },
         "errors": [],
     }
     added = await api.graphql(
@@ -65,7 +70,7 @@ async def test_record_and_find_record(api: Api) -> None:
     created = (await api.put("products", "sku", {"sku": "A", "price": 29})).json()["record"]
     await api.put("products", "sku", {"sku": "B", "price": 29})
     by_id = await api.graphql(
-        "query($id: ID!) { record(objectSlug: \"products\", id: $id) { id attributes version } }",
+        'query($id: ID!) { record(objectSlug: "products", id: $id) { id attributes version } }',
         {"id": created["id"]},
     )
     assert by_id["data"]["record"] == {
@@ -95,14 +100,12 @@ async def test_query_client_mistakes_are_errors_with_codes(api: Api) -> None:
 
 
 async def test_syntax_and_validation_errors_are_shown_not_masked(api: Api) -> None:
-    result = await api.client.post(
-        "/graphql", json={"query": "query { nope }"}, headers=api.auth()
-    )
+    result = await api.client.post("/graphql", json={"query": "query { nope }"}, headers=api.auth())
     assert "nope" in result.json()["errors"][0]["message"]
 
 
 async def test_deep_queries_are_refused(api: Api) -> None:
-    deep = "query { object(slug: \"x\") { " + "attributes { " * 12 + "key" + " }" * 13 + " }"
+    deep = 'query { object(slug: "x") { ' + "attributes { " * 12 + "key" + " }" * 13 + " }"
     result = await api.client.post("/graphql", json={"query": deep}, headers=api.auth())
     assert result.json()["errors"]
 
@@ -116,3 +119,19 @@ async def test_graphiql_is_served_to_a_browser(api: Api) -> None:
 async def test_healthz(api: Api) -> None:
     response = await api.client.get("/healthz")
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_unexpected_failures_are_masked(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    service = api.client._transport.app.state.service  # type: ignore[attr-defined]
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("connection to db7.internal refused")
+
+    monkeypatch.setattr(service, "get_object", broken)
+    result = await api.graphql('query { object(slug: "x") { slug } }')
+    assert result["errors"][0]["message"] == "Unexpected error."
+    assert "db7" not in str(result)
+    rest = await api.client.get("/v2/crm/objects/x", headers=api.auth())
+    assert rest.status_code == 500
+    assert rest.json()["message"] == "Internal server error."
+    assert "db7" not in rest.text and "Traceback" not in rest.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from app.store.base import Store, StoreUnavailable
@@ -36,9 +37,11 @@ async def _open_mongo(url: str) -> Store:
 
     from app.store.mongo import MongoStore
 
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-        url, serverSelectionTimeoutMS=5000
+    # Fail fast when the server is not there, unless the URL chooses its own timeout.
+    options: dict[str, Any] = (
+        {} if "serverselectiontimeoutms" in url.lower() else {"serverSelectionTimeoutMS": 5000}
     )
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(url, **options)
     database = urlsplit(url).path.lstrip("/") or DEFAULT_MONGO_DATABASE
     store = MongoStore(client, database, transactions=True)
     try:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -26,6 +26,7 @@ from app.domain.records import RecordState
 from app.store.base import Changes, StoreUnavailable, Token, WriteConflict
 
 Document = dict[str, Any]
+DUPLICATE_KEY = 11000
 
 
 def _event_document(event: Event) -> Document:
@@ -44,6 +45,14 @@ def _record(document: Document) -> RecordState:
 
 def _object(document: Document) -> ObjectSchema:
     return ObjectSchema.model_validate(document)
+
+
+def _is_duplicate_key(error: PyMongoError) -> bool:
+    """insert_many reports a duplicate key as a BulkWriteError holding code 11000."""
+    if isinstance(error, DuplicateKeyError):
+        return True
+    details = getattr(error, "details", None) or {}
+    return any(e.get("code") == DUPLICATE_KEY for e in details.get("writeErrors", []))
 
 
 def _object_id(workspace: str, slug: str) -> str:
@@ -122,18 +131,20 @@ class MongoTransaction(MongoReader):
         positions = await self._allocate_positions(len(changes.events))
         for event, position in zip(changes.events, positions, strict=True):
             event.position = position
+        claims = [{"_id": k, "record_id": r} for k, r in changes.claimed_keys.items()]
         try:
-            # Claims first: they are the writes most likely to collide.
-            if changes.claimed_keys:
-                await self._db.record_keys.insert_many(
-                    [{"_id": k, "record_id": r} for k, r in changes.claimed_keys.items()],
-                    session=self._session,
-                )
+            # The inserts that can collide go first, before anything is overwritten.
+            if claims:
+                await self._db.record_keys.insert_many(claims, session=self._session)
             if changes.events:
                 await self._db.events.insert_many(
                     [_event_document(e) for e in changes.events], session=self._session
                 )
-        except DuplicateKeyError as error:
+        except (DuplicateKeyError, BulkWriteError) as error:
+            if not _is_duplicate_key(error):
+                raise
+            if self._session is None:
+                await self._undo_inserts(claims, changes.events)
             raise WriteConflict(str(error)) from error
         if changes.released_keys:
             await self._db.record_keys.delete_many(
@@ -150,6 +161,12 @@ class MongoTransaction(MongoReader):
                 upsert=True,
                 session=self._session,
             )
+
+    async def _undo_inserts(self, claims: list[Document], events: list[Event]) -> None:
+        """Without a transaction (mongomock), take back what a colliding commit inserted."""
+        for claim in claims:  # only our own claims: a colliding owner has another record id
+            await self._db.record_keys.delete_one(claim)
+        await self._db.events.delete_many({"_id": {"$in": [e.id for e in events]}})
 
     async def _write_record(self, state: RecordState, lookups: Any, seq: int | None) -> None:
         document = state.model_dump(mode="json")
