@@ -26,8 +26,8 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check app schema projections tests bench
-	$(BIN)/ruff format --check app schema projections tests bench
+	$(BIN)/ruff check app schema projections tests
+	$(BIN)/ruff format --check app schema projections tests
 	$(BIN)/mypy
 
 # Rewrites schema.graphql from the code; tests/test_schema_drift.py fails until you do.
