@@ -13,6 +13,10 @@ from app.settings import Settings
 from app.store import open_store
 from app.store.base import StoreError
 
+DATABASE_URL_HELP = (
+    "sqlite:///./data/crm.db (default), memory:// or mongodb://…; env CRM_DATABASE_URL"
+)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm-gateway", description=__doc__)
@@ -21,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP server (REST shim and GraphQL)")
     serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default 8000)")
-    serve.add_argument("--database-url", help="memory:// or mongodb://… (env CRM_DATABASE_URL)")
+    serve.add_argument("--database-url", help=DATABASE_URL_HELP)
 
     tokens = commands.add_parser("tokens", help="manage API tokens")
     token_commands = tokens.add_subparsers(dest="tokens_command", required=True)
@@ -34,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="repeat for several scopes (default crm:read)",
     )
-    create.add_argument("--database-url", help="memory:// or mongodb://… (env CRM_DATABASE_URL)")
+    create.add_argument("--database-url", help=DATABASE_URL_HELP)
     return parser
 
 

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-DEFAULT_DATABASE_URL = "memory://"
+# Relative to the folder `serve` runs in; the folder is created.
+DEFAULT_DATABASE_URL = "sqlite:///./data/crm.db"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,7 +38,9 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def open_test_store(kind: str) -> Store:
+async def open_test_store(kind: str, folder: Path) -> Store:
+    if kind == "sqlite":
+        return await open_store(f"sqlite:///{folder}/crm.db")
     if kind == "memory":
         return await open_store("memory://")
     if kind == "mongodb":
@@ -58,9 +61,9 @@ async def drop_test_store(store: Store) -> None:
     await store.close()
 
 
-@pytest.fixture(params=["memory", "mongodb"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
-    opened = await open_test_store(request.param)
+@pytest.fixture(params=["sqlite", "memory", "mongodb"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await open_test_store(request.param, tmp_path)
     try:
         yield opened
     finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from app.store.base import Store, StoreUnavailable
 
@@ -13,13 +13,32 @@ DEFAULT_MONGO_DATABASE = "crm_gateway"
 async def open_store(url: str) -> Store:
     """Open (and prepare) the store a database URL names."""
     scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        return await _open_sqlite(url)
     if scheme == "memory":
         return await _open_memory()
     if scheme in ("mongodb", "mongodb+srv"):
         return await _open_mongo(url)
     raise StoreUnavailable(
-        f"Unsupported database URL scheme '{scheme}://'; use memory:// or mongodb://."
+        f"Unsupported database URL scheme '{scheme}://'; use sqlite:///path, memory:// or mongodb://."
     )
+
+
+def sqlite_path(url: str) -> str:
+    """`sqlite:///./data/crm.db` -> `./data/crm.db`; `sqlite:////srv/crm.db` -> `/srv/crm.db`."""
+    path = urlsplit(url).path.removeprefix("/")
+    if not path:
+        raise StoreUnavailable(f"No file in the SQLite URL '{url}': use sqlite:///./data/crm.db.")
+    return path
+
+
+async def _open_sqlite(url: str) -> Store:
+    from app.store.sqlite import SqliteStore
+
+    options = parse_qs(urlsplit(url).query)
+    store = SqliteStore(sqlite_path(url), synchronous=options.get("synchronous", ["full"])[0])
+    await store.open()
+    return store
 
 
 async def _open_memory() -> Store:

@@ -1,0 +1,355 @@
+"""Embedded adapter of the store port: one SQLite file in WAL mode.
+
+Writers serialise on SQLite's own write lock (BEGIN IMMEDIATE), which holds across every
+process that opens the file, so two gateways on one file can't both create a record for one
+matching value. In a process, the one writer connection is shared under an asyncio lock.
+
+Statements run on the event loop: they are indexed lookups of microseconds. What can take
+long is kept off it: waiting for another process's write lock is an async retry
+(busy_timeout 0 on the writer), and COMMIT (an fsync under synchronous=FULL) runs in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from app.domain.events import Event
+from app.domain.objects import ObjectSchema
+from app.domain.records import RecordState
+from app.store.base import Changes, RecordWrite, StoreUnavailable, Token, WriteConflict
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    position    INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
+    workspace   TEXT NOT NULL,
+    stream      TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    UNIQUE (workspace, stream, version)
+);
+CREATE TABLE IF NOT EXISTS records (
+    id          TEXT PRIMARY KEY,
+    workspace   TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    state       TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS record_lookups (
+    workspace   TEXT NOT NULL,
+    object_slug TEXT NOT NULL,
+    attribute   TEXT NOT NULL,
+    token       TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    record_id   TEXT NOT NULL,
+    PRIMARY KEY (workspace, object_slug, attribute, token, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS record_lookups_by_record ON record_lookups (record_id);
+CREATE TABLE IF NOT EXISTS record_keys (
+    key         TEXT PRIMARY KEY,
+    record_id   TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS objects (
+    workspace   TEXT NOT NULL,
+    slug        TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (workspace, slug)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tokens (
+    id          TEXT PRIMARY KEY,
+    workspace   TEXT NOT NULL,
+    scopes      TEXT NOT NULL,
+    token_hash  TEXT NOT NULL UNIQUE,
+    created_at  TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+# The earliest-created record per token. SQLite returns the bare columns of the row that
+# holds MIN(seq), which makes this one set-based query; the primary key of record_lookups
+# answers it without a scan (tests/test_sqlite_store.py checks the plan).
+FIND_FIRST_SQL = """
+SELECT l.token, r.state, MIN(l.seq)
+FROM record_lookups AS l JOIN records AS r ON r.id = l.record_id
+WHERE l.workspace = ? AND l.object_slug = ? AND l.attribute = ? AND l.token IN ({marks})
+GROUP BY l.token
+"""
+
+LOCK_WAIT_SECONDS = 30.0
+READ_BUSY_TIMEOUT_MS = 5000
+SYNCHRONOUS_MODES = ("full", "normal", "extra")
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def _connect(path: str, busy_timeout_ms: int, synchronous: str) -> sqlite3.Connection:
+    # isolation_level=None: no implicit transactions; this module says BEGIN and COMMIT.
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # Switching a new file to WAL takes a lock: wait for it like a reader would.
+    connection.execute(f"PRAGMA busy_timeout = {READ_BUSY_TIMEOUT_MS}")
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute(f"PRAGMA synchronous = {synchronous}")
+    connection.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    return connection
+
+
+class SqliteReader:
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def _rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        return self._connection.execute(sql, parameters).fetchall()
+
+    async def get_object(self, workspace: str, slug: str) -> ObjectSchema | None:
+        rows = self._rows(
+            "SELECT body FROM objects WHERE workspace = ? AND slug = ?", (workspace, slug)
+        )
+        return ObjectSchema.model_validate_json(rows[0][0]) if rows else None
+
+    async def get_records(self, workspace: str, ids: Sequence[str]) -> dict[str, RecordState]:
+        if not ids:
+            return {}
+        rows = self._rows(
+            f"SELECT state FROM records WHERE workspace = ? AND id IN ({_marks(len(ids))})",
+            (workspace, *ids),
+        )
+        records = [RecordState.model_validate_json(row[0]) for row in rows]
+        return {record.id: record for record in records}
+
+    async def find_first(
+        self, workspace: str, object_slug: str, attribute: str, tokens: Sequence[str]
+    ) -> dict[str, RecordState]:
+        if not tokens:
+            return {}
+        rows = self._rows(
+            FIND_FIRST_SQL.format(marks=_marks(len(tokens))),
+            (workspace, object_slug, attribute, *tokens),
+        )
+        return {token: RecordState.model_validate_json(state) for token, state, _ in rows}
+
+    async def key_owners(self, keys: Sequence[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        rows = self._rows(
+            f"SELECT key, record_id FROM record_keys WHERE key IN ({_marks(len(keys))})", keys
+        )
+        return {key: record_id for key, record_id in rows}
+
+    async def read_stream(self, workspace: str, stream: str) -> list[Event]:
+        rows = self._rows(
+            "SELECT position, body FROM events WHERE workspace = ? AND stream = ? ORDER BY version",
+            (workspace, stream),
+        )
+        return [_event(position, body) for position, body in rows]
+
+    async def read_log(self, after_position: int, limit: int) -> list[Event]:
+        rows = self._rows(
+            "SELECT position, body FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            (after_position, limit),
+        )
+        return [_event(position, body) for position, body in rows]
+
+
+def _event(position: int, body: str) -> Event:
+    event = Event.model_validate_json(body)
+    event.position = position
+    return event
+
+
+class SqliteTransaction(SqliteReader):
+    async def serialise(self, keys: Sequence[str]) -> None:
+        # Nothing to do: BEGIN IMMEDIATE already made this the only writer of the file.
+        return None
+
+    async def write(self, changes: Changes) -> None:
+        try:
+            self._write(changes)
+        except sqlite3.IntegrityError as error:
+            # A taken stream version or unique key: the transaction is rolled back on exit.
+            raise WriteConflict(str(error)) from error
+
+    def _write(self, changes: Changes) -> None:
+        execute, many = self._connection.execute, self._connection.executemany
+        many(
+            "INSERT INTO record_keys (key, record_id) VALUES (?, ?)",
+            list(changes.claimed_keys.items()),
+        )
+        (last,) = execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
+        for offset, event in enumerate(changes.events, start=1):
+            event.position = last + offset
+        many(
+            "INSERT INTO events (position, id, workspace, stream, version, body) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.position,
+                    e.id,
+                    e.workspace,
+                    e.stream,
+                    e.version,
+                    e.model_dump_json(exclude={"position"}),
+                )
+                for e in changes.events
+            ],
+        )
+        if changes.released_keys:
+            many("DELETE FROM record_keys WHERE key = ?", [(k,) for k in changes.released_keys])
+        created = {e.stream: e.position for e in changes.events if e.version == 1}
+        for write in changes.records:
+            self._write_record(write, created.get(write.state.stream))
+        many(
+            "INSERT OR REPLACE INTO objects (workspace, slug, body) VALUES (?, ?, ?)",
+            [(s.workspace, s.slug, s.model_dump_json()) for s in changes.objects],
+        )
+
+    def _write_record(self, write: RecordWrite, created_at_position: int | None) -> None:
+        state = write.state
+        if created_at_position is not None:
+            # The position of RecordCreated: the creation order that assert rule 4 needs.
+            seq = created_at_position
+            self._connection.execute(
+                "INSERT INTO records (id, workspace, seq, state) VALUES (?, ?, ?, ?)",
+                (state.id, state.workspace, seq, state.model_dump_json()),
+            )
+        else:
+            (seq,) = self._connection.execute(
+                "SELECT seq FROM records WHERE id = ?", (state.id,)
+            ).fetchone()
+            self._connection.execute(
+                "UPDATE records SET state = ? WHERE id = ?", (state.model_dump_json(), state.id)
+            )
+            self._connection.execute("DELETE FROM record_lookups WHERE record_id = ?", (state.id,))
+        self._connection.executemany(
+            "INSERT INTO record_lookups "
+            "(workspace, object_slug, attribute, token, seq, record_id) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (state.workspace, state.object_slug, lookup.attribute, lookup.token, seq, state.id)
+                for lookup in write.lookups
+            ],
+        )
+
+
+class SqliteStore(SqliteReader):
+    def __init__(self, path: str, synchronous: str = "full") -> None:
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise StoreUnavailable(
+                f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}; got '{synchronous}'."
+            )
+        self.path = path
+        try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._writer = _connect(path, busy_timeout_ms=0, synchronous=synchronous)
+            super().__init__(_connect(path, READ_BUSY_TIMEOUT_MS, synchronous))
+        except (OSError, sqlite3.Error) as error:
+            raise StoreUnavailable(f"Can't open the SQLite database at {path}: {error}") from error
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Create the tables (idempotent), as one writer among any other processes."""
+        async with self._write_lock:
+            await self._begin()
+            try:
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        self._writer.execute(statement)
+                self._writer.execute("COMMIT")
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE, waiting without blocking the loop while another process writes."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        pause = 0.0005
+        while True:
+            try:
+                self._writer.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise
+                if time.monotonic() > deadline:
+                    raise StoreUnavailable(
+                        f"The database stayed locked by another writer for {LOCK_WAIT_SECONDS} s."
+                    ) from error
+            await asyncio.sleep(random.uniform(0, pause))
+            pause = min(pause * 2, 0.05)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqliteTransaction]:
+        async with self._write_lock:
+            await self._begin()
+            try:
+                yield SqliteTransaction(self._writer)
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            await self._commit()
+
+    async def _commit(self) -> None:
+        # In a thread: under synchronous=FULL the commit waits for an fsync. If the request
+        # is cancelled meanwhile, the lock is still held until the commit has finished.
+        commit = asyncio.ensure_future(asyncio.to_thread(self._writer.execute, "COMMIT"))
+        try:
+            await asyncio.shield(commit)
+        except asyncio.CancelledError:
+            await asyncio.wait([commit])
+            raise
+        except sqlite3.Error:
+            if self._writer.in_transaction:
+                self._writer.execute("ROLLBACK")
+            raise
+
+    async def ping(self) -> None:
+        try:
+            self._rows("SELECT 1")
+        except sqlite3.Error as error:
+            raise StoreUnavailable(f"SQLite is not usable: {error}") from error
+
+    async def close(self) -> None:
+        async with self._write_lock:
+            self._writer.close()
+        self._connection.close()
+
+    async def add_token(self, token: Token) -> None:
+        async with self.transaction() as tx:
+            tx._connection.execute(
+                "INSERT INTO tokens (id, workspace, scopes, token_hash, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    token.id,
+                    token.workspace,
+                    json.dumps(sorted(token.scopes)),
+                    token.token_hash,
+                    token.created_at.isoformat(),
+                ),
+            )
+
+    async def find_token(self, token_hash: str) -> Token | None:
+        rows = self._rows(
+            "SELECT id, workspace, scopes, token_hash, created_at FROM tokens WHERE token_hash = ?",
+            (token_hash,),
+        )
+        if not rows:
+            return None
+        token_id, workspace, scopes, stored_hash, created_at = rows[0]
+        return Token(
+            id=token_id,
+            workspace=workspace,
+            scopes=frozenset(json.loads(scopes)),
+            token_hash=stored_hash,
+            created_at=datetime.fromisoformat(created_at),
+        )
+
+    async def count_tokens(self) -> int:
+        return int(self._rows("SELECT COUNT(*) FROM tokens")[0][0])
