@@ -4,105 +4,37 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT, ServerProcess, create_products
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 30
-) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=30,
     )
-
-
-def wait_healthy(base: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"server exited: {process.stderr.read() if process.stderr else ''}"
-            )
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("server did not become healthy in 20 s")
-
-
-def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--database-url",
-            "memory://",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_healthy(base, process)
-    return process, base
 
 
 @pytest.fixture
-def server() -> Iterator[str]:
-    process, base = start_server({"CRM_BOOTSTRAP_TOKEN": "boot-token-123"})
-    try:
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    with ServerProcess(f"sqlite:///{tmp_path}/crm.db") as running:
+        yield running
 
 
-def test_zeeg_example_over_real_http(server: str) -> None:
-    auth = {"Authorization": "Bearer boot-token-123"}
-    with httpx.Client(base_url=server, headers=auth, timeout=10) as client:
-        assert (
-            client.post(
-                "/v2/crm/objects",
-                json={"slug": "products", "singularName": "Product", "pluralName": "Products"},
-            ).status_code
-            == 201
-        )
-        for label in ("SKU", "Price", "Inventory Count"):
-            kind = "text" if label == "SKU" else "number"
-            assert (
-                client.post(
-                    "/v2/crm/objects/products/attributes", json={"label": label, "type": kind}
-                ).status_code
-                == 201
-            )
+def test_zeeg_example_over_real_http(server: ServerProcess) -> None:
+    with server.client() as client:
+        create_products(client, unique_sku=False)
         first = client.put(
             "/v2/crm/products",
             params={"matchingAttribute": "sku"},
@@ -118,35 +50,45 @@ def test_zeeg_example_over_real_http(server: str) -> None:
     assert second.json()["record"]["attributes"]["price"] == 35
 
 
-def test_graphiql_and_401_over_real_http(server: str) -> None:
-    page = httpx.get(f"{server}/graphql", headers={"Accept": "text/html"}, timeout=10)
+def test_graphiql_and_401_over_real_http(server: ServerProcess) -> None:
+    page = httpx.get(f"{server.url}/graphql", headers={"Accept": "text/html"}, timeout=10)
     assert page.status_code == 200 and "graphiql" in page.text.lower()
-    anonymous = httpx.post(f"{server}/graphql", json={"query": "{ __typename }"}, timeout=10)
+    anonymous = httpx.post(f"{server.url}/graphql", json={"query": "{ __typename }"}, timeout=10)
     assert anonymous.status_code == 401
 
 
-def test_without_any_token_one_is_generated_and_logged_once() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "CRM_BOOTSTRAP_TOKEN"}
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+def test_the_default_store_is_a_file_in_data(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CRM_DATABASE_URL"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from app.settings import Settings; print(Settings.from_env().database_url)",
+        ],
         cwd=ROOT,
-        env={**env, "CRM_DATABASE_URL": "memory://"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        env=env,
+        capture_output=True,
         text=True,
+        timeout=30,
     )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, process)
-    finally:
-        process.terminate()
-        _, log = process.communicate(timeout=10)
-    tokens = re.findall(r"workspace 'default': (crm_\S+)", log)
-    assert len(tokens) == 1, log
+    assert result.stdout.strip() == "sqlite:///./data/crm.db"
 
 
-def test_tokens_create_prints_only_the_token() -> None:
+def test_without_any_token_one_is_generated_and_logged_once(tmp_path: Path) -> None:
+    server = ServerProcess(f"sqlite:///{tmp_path}/crm.db", env={"CRM_BOOTSTRAP_TOKEN": ""})
+    with server:
+        pass
+    tokens = re.findall(r"workspace 'default': (crm_\S+)", server.log)
+    assert len(tokens) == 1, server.log
+    again = ServerProcess(f"sqlite:///{tmp_path}/crm.db", env={"CRM_BOOTSTRAP_TOKEN": ""})
+    with again, httpx.Client(base_url=again.url, timeout=10) as client:
+        auth = {"Authorization": f"Bearer {tokens[0]}"}
+        assert client.get("/v2/crm/objects/nothing", headers=auth).status_code == 404
+    assert "created one" not in again.log  # the store has a token now: none is printed
+
+
+def test_tokens_create_prints_only_the_token_and_it_works(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/crm.db"
     result = cli(
         "tokens",
         "create",
@@ -157,10 +99,19 @@ def test_tokens_create_prints_only_the_token() -> None:
         "--scope",
         "crm:write",
         "--database-url",
-        "memory://",
+        url,
     )
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"crm_[A-Za-z0-9_-]{40,}\n", result.stdout)
+    with ServerProcess(url) as server:
+        auth = {"Authorization": f"Bearer {result.stdout.strip()}"}
+        response = httpx.post(
+            f"{server.url}/v2/crm/objects",
+            json={"slug": "deals", "singularName": "Deal", "pluralName": "Deals"},
+            headers=auth,
+            timeout=10,
+        )
+    assert response.status_code == 201
 
 
 def test_tokens_create_rejects_unknown_scopes() -> None:

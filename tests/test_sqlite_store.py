@@ -1,0 +1,97 @@
+"""What only the embedded store has to show: indexed plans, files on disk, clear errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from app.auth import READ, WRITE, Principal, hash_token, register_token
+from app.service import Context, Service
+from app.store import open_store, sqlite_path
+from app.store.base import StoreUnavailable
+from app.store.sqlite import SqliteStore
+
+pytestmark = pytest.mark.anyio
+
+CTX = Context(Principal("t", "acme", frozenset({READ, WRITE})), "rest", "r")
+
+
+async def products(service: Service) -> None:
+    await service.create_object(CTX, "products", "Product", "Products", True)
+    await service.add_attribute(CTX, "products", "SKU", "text", is_unique=True)
+    await service.add_attribute(CTX, "products", "Price", "number")
+
+
+async def test_no_statement_of_an_assert_scans_a_table(tmp_path: Path) -> None:
+    store = await open_store(f"sqlite:///{tmp_path}/crm.db")
+    assert isinstance(store, SqliteStore)
+    service = Service(store)
+    await products(service)
+    for n in range(50):
+        await service.assert_record(CTX, "products", "sku", {"sku": f"S-{n}", "price": n})
+
+    statements: list[str] = []
+    for connection in (store._writer, store._connection):
+        connection.set_trace_callback(statements.append)
+    await service.assert_record(CTX, "products", "sku", {"sku": "S-1", "price": 100})  # update
+    await service.assert_record(CTX, "products", "sku", {"sku": "NEW", "price": 1})  # create
+    await service.assert_record(CTX, "products", "price", {"price": 100})  # no-op
+    await service.find_record(CTX, "products", "sku", "S-2")
+    await store.read_log(10, 5)
+    for connection in (store._writer, store._connection):
+        connection.set_trace_callback(None)
+    await store.close()
+
+    queries = [s for s in statements if s.split()[0].upper() in ("SELECT", "UPDATE", "DELETE")]
+    assert len(queries) >= 10
+    plans = sqlite3.connect(f"{tmp_path}/crm.db")
+    for query in queries:
+        plan = [row[3] for row in plans.execute(f"EXPLAIN QUERY PLAN {query}")]
+        assert not [step for step in plan if step.startswith("SCAN")], (query, plan)
+
+
+async def test_data_survives_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/nested/folder/crm.db"
+    store = await open_store(url)
+    token = await register_token(store, "acme", [READ, WRITE])
+    service = Service(store)
+    await products(service)
+    created = await service.assert_record(CTX, "products", "sku", {"sku": "A", "price": 1})
+    await store.close()
+    assert (tmp_path / "nested" / "folder" / "crm.db").exists()
+
+    reopened = await open_store(url)
+    service = Service(reopened)
+    record = await service.get_record(CTX, "products", created.record.id)
+    assert record == created.record
+    again = await service.assert_record(CTX, "products", "sku", {"sku": "A", "price": 2})
+    assert (again.created, again.record.version) == (False, 2)
+    assert await reopened.count_tokens() == 1
+    assert await reopened.find_token(hash_token(token)) is not None
+    await reopened.close()
+
+
+def test_sqlite_urls() -> None:
+    assert sqlite_path("sqlite:///./data/crm.db") == "./data/crm.db"
+    assert sqlite_path("sqlite:////srv/crm.db") == "/srv/crm.db"
+    with pytest.raises(StoreUnavailable, match="No file"):
+        sqlite_path("sqlite://")
+
+
+async def test_bad_options_and_paths_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailable, match="synchronous"):
+        await open_store(f"sqlite:///{tmp_path}/a.db?synchronous=sometimes")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreUnavailable, match="Can't open"):
+        await open_store(f"sqlite:///{blocker}/crm.db")
+
+
+async def test_the_file_is_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
+    store = await open_store(f"sqlite:///{tmp_path}/crm.db")
+    assert isinstance(store, SqliteStore)
+    assert store._writer.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert store._writer.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+    await store.close()
