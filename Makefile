@@ -26,9 +26,13 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check app schema projections tests
-	$(BIN)/ruff format --check app schema projections tests
+	$(BIN)/ruff check app schema projections tests bench
+	$(BIN)/ruff format --check app schema projections tests bench
 	$(BIN)/mypy
+
+# Benchmarks print ratios against baselines measured in the same run (machines are noisy).
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
 
 # Rewrites schema.graphql from the code; tests/test_schema_drift.py fails until you do.
 schema: $(VENV)/.installed

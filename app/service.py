@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from app.domain import objects as domain_objects
 from app.domain import records as domain_records
 from app.domain.errors import AlreadyExists, Contention, FieldError, NotFound, UniqueConflict
 from app.domain.events import Event, EventMetadata, Source
+from app.domain.ids import new_id
 from app.domain.objects import Attribute, ObjectSchema
 from app.domain.records import RecordState
 from app.domain.values import lookup_token, validate_value, validate_values
@@ -175,7 +175,7 @@ class Service:
             existing = (await tx.find_first(ctx.workspace, slug, attribute.key, [token])).get(token)
             now, metadata = self._clock(), ctx.metadata()
             if existing is None:
-                record_id = str(uuid.uuid4())
+                record_id = new_id()
                 events = [domain_records.decide_create(schema, record_id, values, metadata, now)]
             else:
                 events = domain_records.decide_update(schema, existing, values, metadata, now)

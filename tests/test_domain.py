@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from app.domain.errors import ValidationFailed
 from app.domain.events import EventMetadata
+from app.domain.ids import new_id
 from app.domain.objects import Attribute, AttributeType, ObjectSchema, derive_key
 from app.domain.records import decide_create, decide_update
 from app.domain.values import lookup_token, validate_value
@@ -117,3 +119,12 @@ def test_create_then_update_then_no_op_and_replay() -> None:
     after = record_projection.replay([created, updated])
     assert after.values == {"sku": "A", "price": 3}
     assert decide_update(schema, after, {"price": 3, "sku": "A"}, META, T0) == []
+
+
+def test_new_ids_are_uuid7_and_sort_by_time() -> None:
+    ids = [new_id() for _ in range(2000)]
+    parsed = [uuid.UUID(i) for i in ids]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in parsed)
+    assert len(set(ids)) == len(ids)
+    stamps = [u.int >> 80 for u in parsed]
+    assert stamps == sorted(stamps)  # millisecond prefix never goes back

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel
+
+from app.domain.ids import new_id
 
 Source = Literal["rest", "graphql", "import", "system"]
 
@@ -51,7 +52,7 @@ def new_event(
     now: datetime,
 ) -> Event:
     return Event(
-        id=str(uuid.uuid4()),
+        id=new_id(),
         workspace=workspace,
         stream=stream,
         version=version,
