@@ -159,3 +159,26 @@ async def test_serialise_is_repeatable(store: Store) -> None:
         async with store.transaction() as tx:
             await tx.serialise(["assert|w|products|sku|A"])
     assert await store.key_owners(["assert|w|products|sku|A"]) == {}
+
+
+class Boom(Exception):
+    pass
+
+
+async def test_an_error_before_the_end_of_a_transaction_leaves_nothing(store: Store) -> None:
+    if not getattr(store, "_transactions", True):
+        pytest.skip("memory:// has no rollback: mongomock has no transactions")
+    with pytest.raises(Boom):
+        async with store.transaction() as tx:
+            await tx.write(
+                Changes(
+                    events=[created("r1", {"sku": "A"})],
+                    records=[RecordWrite(state("r1", {"sku": "A"}), lookups({"sku": "A"}))],
+                    claimed_keys={"unique|w|products|sku|A": "r1"},
+                )
+            )
+            raise Boom
+    assert await store.read_log(0, 10) == []
+    assert await store.get_records("w", ["r1"]) == {}
+    assert await store.key_owners(["unique|w|products|sku|A"]) == {}
+    assert await store.find_first("w", "products", "sku", ["A"]) == {}
