@@ -13,8 +13,11 @@ from starlette.routing import Route
 from app.auth import authenticate
 from app.domain.errors import DomainError, FieldError, ValidationFailed, field_error
 from app.domain.events import Source
-from app.domain.objects import Attribute, ObjectSchema
-from app.service import Context, RecordView, Service
+from app.domain.objects import Attribute, AttributePatch, AttributeSpec, ObjectSchema
+from app.service import Context, RecordPage, RecordView, Service
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
 
 
 def service_of(request: Request) -> Service:
@@ -70,18 +73,24 @@ def attribute_json(attribute: Attribute) -> dict[str, Any]:
         "isRequired": attribute.is_required,
         "isUnique": attribute.is_unique,
         "isArchived": attribute.is_archived,
+        "isStandard": attribute.is_standard,
         "validation": attribute.validation,
+        "options": [{"id": o.id, "label": o.label} for o in attribute.options],
+        "relation": {"objectSlug": attribute.related_object} if attribute.related_object else None,
+        "currency": {"code": attribute.currency_code} if attribute.currency_code else None,
+        "display": attribute.display,
     }
 
 
 def object_json(schema: ObjectSchema) -> dict[str, Any]:
+    """An object with all its attributes, archived ones included (flagged)."""
     return {
         "slug": schema.slug,
         "singularName": schema.singular_name,
         "pluralName": schema.plural_name,
         "isActive": schema.is_active,
-        "isStandard": False,
-        "attributes": [attribute_json(a) for a in schema.active_attributes()],
+        "isStandard": schema.is_standard,
+        "attributes": [attribute_json(a) for a in schema.attributes],
         "createdAt": timestamp(schema.created_at),
         "updatedAt": timestamp(schema.updated_at),
     }
@@ -94,6 +103,18 @@ def record_json(record: RecordView) -> dict[str, Any]:
         "attributes": record.attributes,
         "createdAt": timestamp(record.created_at),
         "updatedAt": timestamp(record.updated_at),
+    }
+
+
+def pagination(page: RecordPage, count: int, current: int) -> dict[str, Any]:
+    total_pages = -(-page.total // count)
+    return {
+        "total": page.total,
+        "count": len(page.records),
+        "totalPages": total_pages,
+        "currentPage": current,
+        "previousPage": current - 1 if current > 1 else None,
+        "nextPage": current + 1 if current < total_pages else None,
     }
 
 
@@ -134,11 +155,31 @@ def flag(body: dict[str, Any], name: str, default: bool) -> bool:
     return value
 
 
-def string_list(body: dict[str, Any], name: str) -> list[str]:
-    value = body.get(name, [])
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise field_error(name, "invalid_value", f"'{name}' must be a list of strings.")
-    return value
+def nested(body: dict[str, Any], name: str, inner: str) -> object:
+    """`body[name][inner]`, as in {"relation": {"objectSlug": "companies"}}; None if absent."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {inner}:
+        raise field_error(name, "invalid_value", f"'{name}' must be {{\"{inner}\": ...}}.")
+    return value[inner]
+
+
+def immutable(body: dict[str, Any], names: set[str]) -> None:
+    fixed = sorted(names & set(body))
+    if fixed:
+        raise ValidationFailed.of(
+            [FieldError(name, "immutable", f"'{name}' can't be changed.") for name in fixed]
+        )
+
+
+def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise field_error(name, "invalid_parameter", f"{name} must be a whole number {low}-{high}.")
+    return int(raw)
 
 
 # ---- endpoints ----------------------------------------------------------------------------
@@ -158,26 +199,84 @@ async def create_object(request: Request) -> JSONResponse:
     return success(201, object=object_json(schema))
 
 
+async def list_objects(request: Request) -> JSONResponse:
+    ctx = await request_context(request)
+    schemas = await service_of(request).list_objects(ctx)
+    return success(200, objects=[object_json(schema) for schema in schemas])
+
+
 async def get_object(request: Request) -> JSONResponse:
     ctx = await request_context(request)
     schema = await service_of(request).get_object(ctx, request.path_params["slug"])
     return success(200, object=object_json(schema))
 
 
+async def update_object(request: Request) -> JSONResponse:
+    ctx = await request_context(request)
+    body = await json_object(request)
+    immutable(body, {"slug"})
+    only_fields(body, {"singularName", "pluralName"})
+    schema = await service_of(request).update_object(
+        ctx, request.path_params["slug"], body.get("singularName"), body.get("pluralName")
+    )
+    return success(200, object=object_json(schema))
+
+
 async def add_attribute(request: Request) -> JSONResponse:
     ctx = await request_context(request)
     body = await json_object(request)
-    only_fields(body, {"label", "type", "isRequired", "isUnique", "validation"})
-    attribute = await service_of(request).add_attribute(
-        ctx,
-        request.path_params["slug"],
-        label=body.get("label"),
-        type_=body.get("type"),
-        is_required=flag(body, "isRequired", False),
-        is_unique=flag(body, "isUnique", False),
-        validation=string_list(body, "validation"),
+    only_fields(
+        body,
+        {
+            "label",
+            "type",
+            "isRequired",
+            "isUnique",
+            "validation",
+            "options",
+            "relation",
+            "currency",
+            "display",
+        },
     )
+    spec = AttributeSpec(
+        label=body.get("label"),
+        type=body.get("type"),
+        is_required=body.get("isRequired", False),
+        is_unique=body.get("isUnique", False),
+        validation=body.get("validation", []),
+        options=body.get("options", []),
+        related_object=nested(body, "relation", "objectSlug"),
+        currency_code=nested(body, "currency", "code"),
+        display=body.get("display", {}),
+    )
+    attribute = await service_of(request).add_attribute(ctx, request.path_params["slug"], spec)
     return success(201, attribute=attribute_json(attribute))
+
+
+async def update_attribute(request: Request) -> JSONResponse:
+    ctx = await request_context(request)
+    body = await json_object(request)
+    immutable(body, {"type", "key", "relation", "currency", "isUnique"})
+    only_fields(body, {"label", "isRequired", "isArchived", "options", "display"})
+    patch = AttributePatch(
+        label=body.get("label"),
+        is_required=body.get("isRequired"),
+        is_archived=body.get("isArchived"),
+        options=body.get("options"),
+        display=body.get("display"),
+    )
+    attribute = await service_of(request).update_attribute(
+        ctx, request.path_params["slug"], request.path_params["key"], patch
+    )
+    return success(200, attribute=attribute_json(attribute))
+
+
+async def create_record(request: Request) -> JSONResponse:
+    ctx = await request_context(request)
+    body = await json_object(request)
+    record = await service_of(request).create_record(ctx, request.path_params["object_slug"], body)
+    return success(201, record=record_json(record))
 
 
 async def assert_record(request: Request) -> JSONResponse:
@@ -192,6 +291,20 @@ async def assert_record(request: Request) -> JSONResponse:
     return success(201 if result.created else 200, record=record_json(result.record))
 
 
+async def list_records(request: Request) -> JSONResponse:
+    ctx = await request_context(request)
+    count = int_param(request, "count", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    page_number = int_param(request, "page", 1, 1, 10**9)
+    page = await service_of(request).list_records(
+        ctx, request.path_params["object_slug"], count, page_number
+    )
+    return success(
+        200,
+        collection=[record_json(record) for record in page.records],
+        pagination=pagination(page, count, page_number),
+    )
+
+
 async def get_record(request: Request) -> JSONResponse:
     ctx = await request_context(request)
     record = await service_of(request).get_record(
@@ -200,10 +313,50 @@ async def get_record(request: Request) -> JSONResponse:
     return success(200, record=record_json(record))
 
 
+async def update_record(request: Request) -> JSONResponse:
+    ctx = await request_context(request)
+    body = await json_object(request)
+    record = await service_of(request).update_record(
+        ctx, request.path_params["object_slug"], request.path_params["record_id"], body
+    )
+    return success(200, record=record_json(record))
+
+
+async def update_relation(request: Request) -> JSONResponse:
+    ctx = await request_context(request)
+    body = await json_object(request)
+    only_fields(body, {"attributeSlug", "add", "remove"})
+    record = await service_of(request).update_relation(
+        ctx,
+        request.path_params["object_slug"],
+        request.path_params["record_id"],
+        body.get("attributeSlug"),
+        body.get("add"),
+        body.get("remove"),
+    )
+    return success(200, record=record_json(record))
+
+
+async def delete_record(request: Request) -> JSONResponse:
+    ctx = await request_context(request)
+    await service_of(request).delete_record(
+        ctx, request.path_params["object_slug"], request.path_params["record_id"]
+    )
+    return success(200, message="Record deleted.")
+
+
 routes = [
     Route("/objects", create_object, methods=["POST"]),
+    Route("/objects", list_objects, methods=["GET"]),
     Route("/objects/{slug}", get_object, methods=["GET"]),
+    Route("/objects/{slug}", update_object, methods=["PATCH"]),
     Route("/objects/{slug}/attributes", add_attribute, methods=["POST"]),
+    Route("/objects/{slug}/attributes/{key}", update_attribute, methods=["PATCH"]),
+    Route("/{object_slug}", create_record, methods=["POST"]),
     Route("/{object_slug}", assert_record, methods=["PUT"]),
+    Route("/{object_slug}", list_records, methods=["GET"]),
     Route("/{object_slug}/{record_id}", get_record, methods=["GET"]),
+    Route("/{object_slug}/{record_id}", update_record, methods=["PATCH"]),
+    Route("/{object_slug}/{record_id}", delete_record, methods=["DELETE"]),
+    Route("/{object_slug}/{record_id}/relation", update_relation, methods=["PATCH"]),
 ]

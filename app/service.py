@@ -17,12 +17,20 @@ from typing import Any, TypeVar
 from app.auth import READ, WRITE, Principal
 from app.domain import objects as domain_objects
 from app.domain import records as domain_records
-from app.domain.errors import AlreadyExists, Contention, FieldError, NotFound, UniqueConflict
+from app.domain.errors import (
+    AlreadyExists,
+    Contention,
+    FieldError,
+    NotFound,
+    UniqueConflict,
+    ValidationFailed,
+    field_error,
+)
 from app.domain.events import Event, EventMetadata, Source
 from app.domain.ids import new_id
-from app.domain.objects import Attribute, ObjectSchema
+from app.domain.objects import Attribute, AttributePatch, AttributeSpec, ObjectSchema
 from app.domain.records import RecordState
-from app.domain.values import lookup_token, validate_value, validate_values
+from app.domain.values import lookup_tokens, validate_value, validate_values
 from app.store.base import Changes, Reader, RecordWrite, Store, Transaction, WriteConflict
 from projections import objects as object_projection
 from projections import records as record_projection
@@ -85,6 +93,21 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+@dataclass(frozen=True)
+class RecordPage:
+    records: list[RecordView]
+    total: int
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A Relay-style slice: records after a cursor position, with theirs."""
+
+    edges: list[tuple[int, RecordView]]
+    has_next_page: bool
+    total: int
+
+
 class Service:
     def __init__(self, store: Store, clock: Callable[[], datetime] = utc_now) -> None:
         self.store = store
@@ -122,41 +145,61 @@ class Service:
         # then finds the object and answers AlreadyExists.
         return await self._run(attempt)
 
+    async def list_objects(self, ctx: Context) -> list[ObjectSchema]:
+        ctx.principal.require(READ)
+        return await self.store.list_objects(ctx.workspace)
+
     async def get_object(self, ctx: Context, slug: str) -> ObjectSchema:
         ctx.principal.require(READ)
         return await _existing_object(self.store, ctx.workspace, slug)
 
-    async def add_attribute(
-        self,
-        ctx: Context,
-        slug: str,
-        label: object,
-        type_: object,
-        is_required: bool = False,
-        is_unique: bool = False,
-        validation: list[str] | None = None,
+    async def update_object(
+        self, ctx: Context, slug: str, singular_name: object, plural_name: object
+    ) -> ObjectSchema:
+        ctx.principal.require(WRITE)
+
+        async def attempt(tx: Transaction) -> ObjectSchema:
+            schema = await _existing_object(tx, ctx.workspace, slug)
+            events = domain_objects.decide_update_object(
+                schema, singular_name, plural_name, ctx.metadata(), self._clock()
+            )
+            return await _write_object(tx, schema, events)
+
+        return await self._run(attempt)
+
+    async def add_attribute(self, ctx: Context, slug: str, spec: AttributeSpec) -> Attribute:
+        ctx.principal.require(WRITE)
+
+        async def attempt(tx: Transaction) -> Attribute:
+            schema = await _existing_object(tx, ctx.workspace, slug)
+            event = domain_objects.decide_add_attribute(schema, spec, ctx.metadata(), self._clock())
+            updated = object_projection.apply(schema, event)
+            attribute = updated.attributes[-1]
+            if attribute.related_object is not None:
+                await _existing_object(tx, ctx.workspace, attribute.related_object, "relation")
+            await tx.write(Changes(events=[event], objects=[updated]))
+            return attribute
+
+        return await self._run(attempt)
+
+    async def update_attribute(
+        self, ctx: Context, slug: str, key: str, patch: AttributePatch
     ) -> Attribute:
         ctx.principal.require(WRITE)
 
         async def attempt(tx: Transaction) -> Attribute:
             schema = await _existing_object(tx, ctx.workspace, slug)
-            event = domain_objects.decide_add_attribute(
-                schema,
-                label,
-                type_,
-                is_required,
-                is_unique,
-                validation or [],
-                ctx.metadata(),
-                self._clock(),
+            events = domain_objects.decide_update_attribute(
+                schema, key, patch, ctx.metadata(), self._clock()
             )
-            updated = object_projection.apply(schema, event)
-            await tx.write(Changes(events=[event], objects=[updated]))
-            return updated.attributes[-1]
+            updated = await _write_object(tx, schema, events)
+            attribute = updated.attribute(key, include_archived=True)
+            assert attribute is not None
+            return attribute
 
         return await self._run(attempt)
 
-    # ---- records ------------------------------------------------------------------------
+    # ---- record writes ------------------------------------------------------------------
 
     async def assert_record(
         self, ctx: Context, slug: str, matching_key: str | None, body: Mapping[str, object]
@@ -168,32 +211,135 @@ class Service:
             schema = await _existing_object(tx, ctx.workspace, slug)
             attribute = domain_records.matching_attribute(schema, matching_key)
             values = validate_values(schema, body)
-            token = lookup_token(attribute, domain_records.matching_value(attribute, values))
+            value = domain_records.matching_value(attribute, values)
+            tokens = lookup_tokens(attribute, value)
             await tx.serialise(
-                [record_projection.assert_key(ctx.workspace, slug, attribute.key, token)]
+                [
+                    record_projection.assert_key(ctx.workspace, slug, attribute.key, t)
+                    for t in tokens
+                ]
             )
-            existing = (await tx.find_first(ctx.workspace, slug, attribute.key, [token])).get(token)
-            now, metadata = self._clock(), ctx.metadata()
+            found = await tx.find_first(ctx.workspace, slug, attribute.key, tokens)
+            # For a list (people's emails) the first of the body's values that matches wins.
+            existing = next((found[t] for t in tokens if t in found), None)
             if existing is None:
-                record_id = new_id()
-                events = [domain_records.decide_create(schema, record_id, values, metadata, now)]
-            else:
-                events = domain_records.decide_update(schema, existing, values, metadata, now)
-                if not events:
-                    return AssertResult(RecordView.of(schema, existing), created=False)
-            record = record_projection.replay(events, existing)
-            await tx.write(await _record_changes(tx, schema, existing, record, events))
-            return AssertResult(RecordView.of(schema, record), created=existing is None)
+                return AssertResult(await self._create(tx, schema, values, ctx), created=True)
+            return AssertResult(await self._update(tx, schema, existing, values, ctx), False)
 
         return await self._run(attempt)
+
+    async def create_record(
+        self, ctx: Context, slug: str, body: Mapping[str, object]
+    ) -> RecordView:
+        ctx.principal.require(WRITE)
+
+        async def attempt(tx: Transaction) -> RecordView:
+            schema = await _existing_object(tx, ctx.workspace, slug)
+            return await self._create(tx, schema, validate_values(schema, body), ctx)
+
+        return await self._run(attempt)
+
+    async def update_record(
+        self, ctx: Context, slug: str, record_id: str, body: Mapping[str, object]
+    ) -> RecordView:
+        """A partial update: only the given attributes change."""
+        ctx.principal.require(WRITE)
+
+        async def attempt(tx: Transaction) -> RecordView:
+            schema = await _existing_object(tx, ctx.workspace, slug)
+            values = validate_values(schema, body)
+            record = await _existing_record(tx, schema, record_id)
+            return await self._update(tx, schema, record, values, ctx)
+
+        return await self._run(attempt)
+
+    async def update_relation(
+        self,
+        ctx: Context,
+        slug: str,
+        record_id: str,
+        attribute_key: object,
+        add: object,
+        remove: object,
+    ) -> RecordView:
+        """Add and remove ids of a relation or user attribute, leaving the others."""
+        ctx.principal.require(WRITE)
+
+        async def attempt(tx: Transaction) -> RecordView:
+            schema = await _existing_object(tx, ctx.workspace, slug)
+            attribute = domain_records.relation_attribute(schema, attribute_key)
+            added = validate_value(attribute, add if add is not None else [])
+            removed = validate_value(attribute, remove if remove is not None else [])
+            record = await _existing_record(tx, schema, record_id)
+            current = record.values.get(attribute.key)
+            ids = domain_records.changed_list(current, added, removed)
+            return await self._update(tx, schema, record, {attribute.key: ids}, ctx)
+
+        return await self._run(attempt)
+
+    async def delete_record(self, ctx: Context, slug: str, record_id: str) -> None:
+        """RecordDeleted; its keys are released and other records stop pointing at it."""
+        ctx.principal.require(WRITE)
+
+        async def attempt(tx: Transaction) -> None:
+            schema = await _existing_object(tx, ctx.workspace, slug)
+            record = await _existing_record(tx, schema, record_id)
+            now, metadata = self._clock(), ctx.metadata()
+            changes = Changes(
+                events=[domain_records.decide_delete(record, metadata, now)],
+                released_keys=list(record_projection.unique_keys(schema, record)),
+                deleted_records=[record],
+            )
+            for other_schema, holder in await _relations_to(tx, schema, record.id):
+                attribute = next(a for a in other_schema.attributes if a.related_object == slug)
+                ids = domain_records.changed_list(holder.values.get(attribute.key), [], [record.id])
+                events = domain_records.decide_update(
+                    other_schema, holder, {attribute.key: ids}, metadata, now
+                )
+                after = record_projection.replay(events, holder)
+                changes.events += events
+                changes.records.append(
+                    RecordWrite(after, record_projection.lookups(other_schema, after))
+                )
+            await tx.write(changes)
+
+        await self._run(attempt)
+
+    async def _create(
+        self, tx: Transaction, schema: ObjectSchema, values: dict[str, Any], ctx: Context
+    ) -> RecordView:
+        await _check_relations(tx, schema, values)
+        event = domain_records.decide_create(
+            schema, new_id(), values, ctx.metadata(), self._clock()
+        )
+        record = record_projection.apply(None, event)
+        await tx.write(await _record_changes(tx, schema, None, record, [event]))
+        return RecordView.of(schema, record)
+
+    async def _update(
+        self,
+        tx: Transaction,
+        schema: ObjectSchema,
+        record: RecordState,
+        values: dict[str, Any],
+        ctx: Context,
+    ) -> RecordView:
+        events = domain_records.decide_update(schema, record, values, ctx.metadata(), self._clock())
+        if not events:  # rule 7: nothing changes, nothing is written
+            return RecordView.of(schema, record)
+        await _check_relations(
+            tx, schema, {k: c["new"] for k, c in events[0].data["changes"].items()}
+        )
+        after = record_projection.replay(events, record)
+        await tx.write(await _record_changes(tx, schema, record, after, events))
+        return RecordView.of(schema, after)
+
+    # ---- record reads -------------------------------------------------------------------
 
     async def get_record(self, ctx: Context, slug: str, record_id: str) -> RecordView:
         ctx.principal.require(READ)
         schema = await _existing_object(self.store, ctx.workspace, slug)
-        record = (await self.store.get_records(ctx.workspace, [record_id])).get(record_id)
-        if record is None or record.object_slug != schema.slug:
-            raise NotFound(f"No record '{record_id}' in '{slug}'.")
-        return RecordView.of(schema, record)
+        return RecordView.of(schema, await _existing_record(self.store, schema, record_id))
 
     async def find_record(
         self, ctx: Context, slug: str, attribute_key: str, value: object
@@ -205,9 +351,34 @@ class Service:
         checked = domain_records.matching_value(
             attribute, {attribute.key: validate_value(attribute, value)}
         )
-        token = lookup_token(attribute, checked)
-        found = await self.store.find_first(ctx.workspace, slug, attribute.key, [token])
-        return RecordView.of(schema, found[token]) if token in found else None
+        tokens = lookup_tokens(attribute, checked)
+        found = await self.store.find_first(ctx.workspace, slug, attribute.key, tokens)
+        first = next((found[t] for t in tokens if t in found), None)
+        return RecordView.of(schema, first) if first else None
+
+    async def list_records(self, ctx: Context, slug: str, count: int, page: int) -> RecordPage:
+        """Zeeg pagination: page numbers from 1, in creation order."""
+        ctx.principal.require(READ)
+        schema = await _existing_object(self.store, ctx.workspace, slug)
+        records, total = await self.store.page_records(
+            ctx.workspace, slug, (page - 1) * count, count
+        )
+        return RecordPage([RecordView.of(schema, r) for r in records], total)
+
+    async def records_after(self, ctx: Context, slug: str, after: int, first: int) -> Slice:
+        ctx.principal.require(READ)
+        schema = await _existing_object(self.store, ctx.workspace, slug)
+        rows = await self.store.records_after(ctx.workspace, slug, after, first + 1)
+        _, total = await self.store.page_records(ctx.workspace, slug, 0, 0)
+        edges = [(position, RecordView.of(schema, r)) for position, r in rows[:first]]
+        return Slice(edges, has_next_page=len(rows) > first, total=total)
+
+    async def history(self, ctx: Context, slug: str, record_id: str) -> list[Event]:
+        """The record's events, newest first."""
+        ctx.principal.require(READ)
+        schema = await _existing_object(self.store, ctx.workspace, slug)
+        record = await _existing_record(self.store, schema, record_id)
+        return list(reversed(await self.store.read_stream(ctx.workspace, record.stream)))
 
     # ---- plumbing -----------------------------------------------------------------------
 
@@ -222,11 +393,71 @@ class Service:
         raise Contention("Too many concurrent writes to the same record; retry the request.")
 
 
-async def _existing_object(reader: Reader, workspace: str, slug: str) -> ObjectSchema:
+async def _existing_object(
+    reader: Reader, workspace: str, slug: str, field: str | None = None
+) -> ObjectSchema:
     schema = await reader.get_object(workspace, slug)
     if schema is None:
+        if field:  # the object is named inside the request, so the request is wrong: a 400
+            raise field_error(field, "unknown_object", f"No object '{slug}' in this workspace.")
         raise NotFound(f"No object '{slug}' in this workspace.")
     return schema
+
+
+async def _existing_record(reader: Reader, schema: ObjectSchema, record_id: str) -> RecordState:
+    record = (await reader.get_records(schema.workspace, [record_id])).get(record_id)
+    if record is None or record.object_slug != schema.slug:
+        raise NotFound(f"No record '{record_id}' in '{schema.slug}'.")
+    return record
+
+
+async def _write_object(tx: Transaction, schema: ObjectSchema, events: list[Event]) -> ObjectSchema:
+    if not events:
+        return schema
+    updated = object_projection.replay(events, schema)
+    await tx.write(Changes(events=events, objects=[updated]))
+    return updated
+
+
+async def _check_relations(
+    tx: Transaction, schema: ObjectSchema, values: Mapping[str, Any]
+) -> None:
+    """Relation values must name existing records of the related object."""
+    errors = []
+    for attribute in schema.active_attributes():
+        ids = values.get(attribute.key)
+        if attribute.related_object is None or not ids:
+            continue
+        found = await tx.get_records(schema.workspace, ids)
+        missing = [
+            i for i in ids if i not in found or found[i].object_slug != attribute.related_object
+        ]
+        if missing:
+            errors.append(
+                FieldError(
+                    attribute.key,
+                    "invalid_value",
+                    f"'{attribute.key}' (relation): no record {', '.join(missing)} "
+                    f"in '{attribute.related_object}'.",
+                )
+            )
+    if errors:
+        raise ValidationFailed.of(errors)
+
+
+async def _relations_to(
+    tx: Transaction, schema: ObjectSchema, record_id: str
+) -> list[tuple[ObjectSchema, RecordState]]:
+    """The records of any object whose relation attributes point at this record."""
+    holders = []
+    for other in await tx.list_objects(schema.workspace):
+        for attribute in other.attributes:
+            if attribute.related_object == schema.slug:
+                for holder in await tx.find_holders(
+                    schema.workspace, other.slug, attribute.key, record_id
+                ):
+                    holders.append((other, holder))
+    return holders
 
 
 async def _record_changes(

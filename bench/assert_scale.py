@@ -20,6 +20,7 @@ from pathlib import Path
 from app.auth import READ, WRITE, Principal
 from app.domain import records as domain_records
 from app.domain.ids import new_id
+from app.domain.objects import AttributeSpec
 from app.service import Context, Service, utc_now
 from app.store import open_store
 from app.store.base import Changes, RecordWrite, Store
@@ -37,8 +38,8 @@ async def seeded_service(folder: Path, size: int, synchronous: str) -> Service:
     store = await open_store(f"sqlite:///{folder}/crm-{size}.db?synchronous={synchronous}")
     service = Service(store)
     await service.create_object(CTX, "products", "Product", "Products", True)
-    await service.add_attribute(CTX, "products", "SKU", "text", is_unique=True)
-    await service.add_attribute(CTX, "products", "Price", "number")
+    await service.add_attribute(CTX, "products", AttributeSpec("SKU", "text", is_unique=True))
+    await service.add_attribute(CTX, "products", AttributeSpec("Price", "number"))
     await seed(store, size)
     return service
 

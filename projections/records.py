@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from app.domain.events import Event, EventType
 from app.domain.objects import ObjectSchema
 from app.domain.records import RecordState
-from app.domain.values import lookup_token
+from app.domain.values import lookup_token, lookup_tokens
 
 
 @dataclass(frozen=True)
@@ -45,20 +45,26 @@ def apply(state: RecordState | None, event: Event) -> RecordState:
 
 
 def replay(events: Iterable[Event], state: RecordState | None = None) -> RecordState:
+    """The state after these events; a deleted record's state is its last one before."""
     for event in events:
-        state = apply(state, event)
+        if event.type is not EventType.RECORD_DELETED:
+            state = apply(state, event)
     if state is None:
         raise ValueError("a record stream can't be empty")
     return state
 
 
 def lookups(schema: ObjectSchema, state: RecordState) -> list[Lookup]:
-    """Every non-null value of the record, so any attribute can match in an assert."""
+    """Every non-null value of the record, so any attribute can match in an assert.
+
+    Archived attributes stay indexed (and their unique values held): unarchiving one then
+    needs no rewrite of every record.
+    """
     found = []
-    for attribute in schema.active_attributes():
+    for attribute in schema.attributes:
         value = state.values.get(attribute.key)
         if value is not None:
-            found.append(Lookup(attribute.key, lookup_token(attribute, value)))
+            found += [Lookup(attribute.key, t) for t in lookup_tokens(attribute, value)]
     return found
 
 
@@ -74,7 +80,7 @@ def assert_key(workspace: str, object_slug: str, attribute: str, token: str) -> 
 def unique_keys(schema: ObjectSchema, state: RecordState) -> dict[str, str]:
     """Unique key -> attribute, for each non-null value of an isUnique attribute."""
     keys = {}
-    for attribute in schema.active_attributes():
+    for attribute in schema.attributes:
         value = state.values.get(attribute.key)
         if attribute.is_unique and value is not None:
             token = lookup_token(attribute, value)

@@ -1,21 +1,58 @@
-"""Mutations. Expected failures are data: success false, the REST status, and the errors."""
+"""Mutations, the twins of the REST writes. Expected failures are data: success false, the
+REST status, and the errors; the same service call answers both transports."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
 
 from app.domain.errors import DomainError, field_error
+from app.domain.objects import AttributePatch, AttributeSpec
+from app.service import RecordView
 from schema.context import Info
 from schema.types import (
     AttributePayload,
     AttributeType,
+    DeletePayload,
     ObjectPayload,
     ObjectType,
+    OptionInput,
     RecordPayload,
     RecordType,
     field_errors,
 )
+
+T = TypeVar("T")
+
+
+def _options(options: list[OptionInput] | None) -> list[dict[str, str]] | None:
+    if options is None:
+        return None
+    return [{"label": o.label, **({"id": str(o.id)} if o.id is not None else {})} for o in options]
+
+
+def _body(attributes: JSON) -> dict[str, object]:
+    if not isinstance(attributes, dict):
+        raise field_error("attributes", "invalid_body", "attributes must be an object.")
+    return attributes
+
+
+async def _record(call: Awaitable[RecordView], status: int) -> RecordPayload:
+    try:
+        record = await call
+    except DomainError as error:
+        return RecordPayload(success=False, status=error.status, errors=field_errors(error))
+    return RecordPayload(success=True, status=status, record=RecordType.of(record))
+
+
+async def _failure_or(call: Awaitable[T]) -> T | DomainError:
+    try:
+        return await call
+    except DomainError as error:
+        return error
 
 
 @strawberry.type
@@ -30,13 +67,28 @@ class Mutation:
         is_active: bool = True,
     ) -> ObjectPayload:
         ctx = info.context
-        try:
-            schema = await ctx.service.create_object(
-                ctx.request, slug, singular_name, plural_name, is_active
-            )
-        except DomainError as error:
-            return ObjectPayload(success=False, status=error.status, errors=field_errors(error))
-        return ObjectPayload(success=True, status=201, object=ObjectType.of(schema))
+        result = await _failure_or(
+            ctx.service.create_object(ctx.request, slug, singular_name, plural_name, is_active)
+        )
+        if isinstance(result, DomainError):
+            return ObjectPayload(success=False, status=result.status, errors=field_errors(result))
+        return ObjectPayload(success=True, status=201, object=ObjectType.of(result))
+
+    @strawberry.mutation
+    async def update_object(
+        self,
+        info: Info,
+        slug: str,
+        singular_name: str | None = None,
+        plural_name: str | None = None,
+    ) -> ObjectPayload:
+        ctx = info.context
+        result = await _failure_or(
+            ctx.service.update_object(ctx.request, slug, singular_name, plural_name)
+        )
+        if isinstance(result, DomainError):
+            return ObjectPayload(success=False, status=result.status, errors=field_errors(result))
+        return ObjectPayload(success=True, status=200, object=ObjectType.of(result))
 
     @strawberry.mutation
     async def add_attribute(
@@ -48,29 +100,70 @@ class Mutation:
         is_required: bool = False,
         is_unique: bool = False,
         validation: list[str] | None = None,
+        options: list[OptionInput] | None = None,
+        related_object: str | None = None,
+        currency_code: str | None = None,
+        display: JSON | None = None,
     ) -> AttributePayload:
         ctx = info.context
-        try:
-            attribute = await ctx.service.add_attribute(
-                ctx.request, object_slug, label, type, is_required, is_unique, validation
+        spec = AttributeSpec(
+            label=label,
+            type=type,
+            is_required=is_required,
+            is_unique=is_unique,
+            validation=validation or [],
+            options=_options(options) or [],
+            related_object=related_object,
+            currency_code=currency_code,
+            display=display if display is not None else {},
+        )
+        result = await _failure_or(ctx.service.add_attribute(ctx.request, object_slug, spec))
+        if isinstance(result, DomainError):
+            return AttributePayload(
+                success=False, status=result.status, errors=field_errors(result)
             )
-        except DomainError as error:
-            return AttributePayload(success=False, status=error.status, errors=field_errors(error))
-        return AttributePayload(success=True, status=201, attribute=AttributeType.of(attribute))
+        return AttributePayload(success=True, status=201, attribute=AttributeType.of(result))
+
+    @strawberry.mutation
+    async def update_attribute(
+        self,
+        info: Info,
+        object_slug: str,
+        key: str,
+        label: str | None = None,
+        is_required: bool | None = None,
+        is_archived: bool | None = None,
+        options: list[OptionInput] | None = None,
+        display: JSON | None = None,
+    ) -> AttributePayload:
+        ctx = info.context
+        patch = AttributePatch(
+            label=label,
+            is_required=is_required,
+            is_archived=is_archived,
+            options=_options(options),
+            display=display,
+        )
+        result = await _failure_or(
+            ctx.service.update_attribute(ctx.request, object_slug, key, patch)
+        )
+        if isinstance(result, DomainError):
+            return AttributePayload(
+                success=False, status=result.status, errors=field_errors(result)
+            )
+        return AttributePayload(success=True, status=200, attribute=AttributeType.of(result))
 
     @strawberry.mutation(
-        description="Find the record whose attribute equals the value; "
-        "update it, or create it (the REST PUT ?matchingAttribute=)."
+        description="Find the record whose attribute equals the value; update it, or create it "
+        "(the REST PUT ?matchingAttribute=)."
     )
     async def assert_record(
         self, info: Info, object_slug: str, matching_attribute: str, attributes: JSON
     ) -> RecordPayload:
         ctx = info.context
         try:
-            if not isinstance(attributes, dict):
-                raise field_error("attributes", "invalid_body", "attributes must be an object.")
             result = await ctx.service.assert_record(
-                ctx.request, object_slug, matching_attribute, attributes
+                ctx.request, object_slug, matching_attribute, _body(attributes)
             )
         except DomainError as error:
             return RecordPayload(success=False, status=error.status, errors=field_errors(error))
@@ -80,3 +173,54 @@ class Mutation:
             created=result.created,
             record=RecordType.of(result.record),
         )
+
+    @strawberry.mutation
+    async def create_record(self, info: Info, object_slug: str, attributes: JSON) -> RecordPayload:
+        ctx = info.context
+
+        async def create() -> RecordView:
+            return await ctx.service.create_record(ctx.request, object_slug, _body(attributes))
+
+        return await _record(create(), 201)
+
+    @strawberry.mutation(description="A partial update: only the given attributes change.")
+    async def update_record(
+        self, info: Info, object_slug: str, id: strawberry.ID, attributes: JSON
+    ) -> RecordPayload:
+        ctx = info.context
+
+        async def update() -> RecordView:
+            return await ctx.service.update_record(
+                ctx.request, object_slug, str(id), _body(attributes)
+            )
+
+        return await _record(update(), 200)
+
+    @strawberry.mutation
+    async def update_relation(
+        self,
+        info: Info,
+        object_slug: str,
+        id: strawberry.ID,
+        attribute_slug: str,
+        add: list[strawberry.ID] | None = None,
+        remove: list[strawberry.ID] | None = None,
+    ) -> RecordPayload:
+        ctx = info.context
+        call = ctx.service.update_relation(
+            ctx.request,
+            object_slug,
+            str(id),
+            attribute_slug,
+            [str(i) for i in add or []],
+            [str(i) for i in remove or []],
+        )
+        return await _record(call, 200)
+
+    @strawberry.mutation
+    async def delete_record(self, info: Info, object_slug: str, id: strawberry.ID) -> DeletePayload:
+        ctx = info.context
+        result = await _failure_or(ctx.service.delete_record(ctx.request, object_slug, str(id)))
+        if isinstance(result, DomainError):
+            return DeletePayload(success=False, status=result.status, errors=field_errors(result))
+        return DeletePayload(success=True, status=200, message="Record deleted.")

@@ -8,8 +8,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.domain.errors import DomainError
+from app.domain.events import Event, EventType
 from app.domain.objects import Attribute, ObjectSchema
 from app.service import RecordView
+from schema.context import Info
 
 
 @strawberry.type(name="FieldError")
@@ -17,6 +19,18 @@ class FieldErrorType:
     field: str | None
     code: str
     message: str
+
+
+@strawberry.type(name="Option")
+class OptionType:
+    id: strawberry.ID
+    label: str
+
+
+@strawberry.input
+class OptionInput:
+    label: str
+    id: strawberry.ID | None = None
 
 
 @strawberry.type(name="Attribute")
@@ -27,7 +41,12 @@ class AttributeType:
     is_required: bool
     is_unique: bool
     is_archived: bool
+    is_standard: bool
     validation: list[str]
+    options: list[OptionType]
+    related_object: str | None
+    currency_code: str | None
+    display: JSON
 
     @classmethod
     def of(cls, attribute: Attribute) -> AttributeType:
@@ -38,7 +57,12 @@ class AttributeType:
             is_required=attribute.is_required,
             is_unique=attribute.is_unique,
             is_archived=attribute.is_archived,
+            is_standard=attribute.is_standard,
             validation=list(attribute.validation),
+            options=[OptionType(id=strawberry.ID(o.id), label=o.label) for o in attribute.options],
+            related_object=attribute.related_object,
+            currency_code=attribute.currency_code,
+            display=JSON(attribute.display),
         )
 
 
@@ -48,6 +72,7 @@ class ObjectType:
     singular_name: str
     plural_name: str
     is_active: bool
+    is_standard: bool
     attributes: list[AttributeType]
     created_at: datetime
     updated_at: datetime
@@ -59,9 +84,42 @@ class ObjectType:
             singular_name=schema.singular_name,
             plural_name=schema.plural_name,
             is_active=schema.is_active,
-            attributes=[AttributeType.of(a) for a in schema.active_attributes()],
+            is_standard=schema.is_standard,
+            attributes=[AttributeType.of(a) for a in schema.attributes],
             created_at=schema.created_at,
             updated_at=schema.updated_at,
+        )
+
+
+@strawberry.type
+class AttributeChange:
+    attribute: str
+    old: JSON | None
+    new: JSON | None
+
+
+@strawberry.type
+class HistoryEntry:
+    version: int
+    type: str
+    recorded_at: datetime
+    source: str
+    changes: list[AttributeChange]
+
+    @classmethod
+    def of(cls, event: Event) -> HistoryEntry:
+        if event.type is EventType.RECORD_CREATED:
+            pairs = [(k, None, v) for k, v in event.data["attributes"].items() if v is not None]
+        elif event.type is EventType.RECORD_UPDATED:
+            pairs = [(k, c["old"], c["new"]) for k, c in event.data["changes"].items()]
+        else:
+            pairs = []
+        return cls(
+            version=event.version,
+            type=event.type.value,
+            recorded_at=event.recorded_at,
+            source=event.metadata.source,
+            changes=[AttributeChange(attribute=k, old=old, new=new) for k, old, new in pairs],
         )
 
 
@@ -73,6 +131,12 @@ class RecordType:
     created_at: datetime
     updated_at: datetime
     version: int
+
+    @strawberry.field(description="The record's events, newest first.")
+    async def history(self, info: Info) -> list[HistoryEntry]:
+        ctx = info.context
+        events = await ctx.service.history(ctx.request, self.object_slug, str(self.id))
+        return [HistoryEntry.of(event) for event in events]
 
     @classmethod
     def of(cls, record: RecordView) -> RecordType:
@@ -104,6 +168,33 @@ class ObjectPayload:
     success: bool
     status: int
     object: ObjectType | None = None
+    errors: list[FieldErrorType] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RecordEdge:
+    cursor: str
+    node: RecordType
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class RecordConnection:
+    edges: list[RecordEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class DeletePayload:
+    success: bool
+    status: int
+    message: str | None = None
     errors: list[FieldErrorType] = strawberry.field(default_factory=list)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.auth import READ, WRITE, Principal, hash_token, register_token
+from app.domain.objects import AttributeSpec
 from app.service import Context, Service
 from app.store import open_store, sqlite_path
 from app.store.base import StoreUnavailable
@@ -20,8 +21,8 @@ CTX = Context(Principal("t", "acme", frozenset({READ, WRITE})), "rest", "r")
 
 async def products(service: Service) -> None:
     await service.create_object(CTX, "products", "Product", "Products", True)
-    await service.add_attribute(CTX, "products", "SKU", "text", is_unique=True)
-    await service.add_attribute(CTX, "products", "Price", "number")
+    await service.add_attribute(CTX, "products", AttributeSpec("SKU", "text", is_unique=True))
+    await service.add_attribute(CTX, "products", AttributeSpec("Price", "number"))
 
 
 async def test_no_statement_of_an_assert_scans_a_table(tmp_path: Path) -> None:

@@ -15,9 +15,12 @@ Source = Literal["rest", "graphql", "import", "system"]
 
 class EventType(StrEnum):
     OBJECT_CREATED = "ObjectCreated"
+    OBJECT_UPDATED = "ObjectUpdated"
     ATTRIBUTE_ADDED = "AttributeAdded"
+    ATTRIBUTE_UPDATED = "AttributeUpdated"
     RECORD_CREATED = "RecordCreated"
     RECORD_UPDATED = "RecordUpdated"
+    RECORD_DELETED = "RecordDeleted"
 
 
 class EventMetadata(BaseModel):

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from app.domain.errors import FieldError, ValidationFailed, field_error
 from app.domain.events import Event, EventMetadata, EventType, new_event
-from app.domain.objects import SYSTEM_ATTRIBUTES, Attribute, ObjectSchema
+from app.domain.objects import LIST_TYPES, SYSTEM_ATTRIBUTES, Attribute, AttributeType, ObjectSchema
 
 
 class RecordState(BaseModel):
@@ -54,13 +54,32 @@ def matching_attribute(schema: ObjectSchema, key: str | None) -> Attribute:
             "unknown_matching_attribute",
             f"'{key}' is not an attribute of '{schema.slug}'.",
         )
+    if attribute.type in LIST_TYPES and attribute.type is not AttributeType.EMAILS:
+        raise field_error(
+            "matchingAttribute",
+            "invalid_matching_attribute",
+            f"'{key}' holds a list ({attribute.type}); match on a single-valued attribute.",
+        )
+    return attribute
+
+
+def relation_attribute(schema: ObjectSchema, key: object) -> Attribute:
+    """The relation or user attribute a relation change names."""
+    attribute = schema.attribute(key) if isinstance(key, str) else None
+    if attribute is None or attribute.type not in (AttributeType.RELATION, AttributeType.USER):
+        raise field_error(
+            "attributeSlug",
+            "invalid_relation_attribute",
+            f"attributeSlug must name a relation or user attribute of '{schema.slug}'; "
+            f"got {key!r}.",
+        )
     return attribute
 
 
 def matching_value(attribute: Attribute, values: Mapping[str, Any]) -> Any:
     """Assert rule 2: the body holds a non-null, non-empty value for the matching attribute."""
     value = values.get(attribute.key)
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         raise field_error(
             attribute.key,
             "missing_matching_value",
@@ -127,3 +146,21 @@ def decide_update(
             now=now,
         )
     ]
+
+
+def decide_delete(state: RecordState, metadata: EventMetadata, now: datetime) -> Event:
+    return new_event(
+        workspace=state.workspace,
+        stream=state.stream,
+        version=state.version + 1,
+        type=EventType.RECORD_DELETED,
+        data={"object_slug": state.object_slug},
+        metadata=metadata,
+        now=now,
+    )
+
+
+def changed_list(current: object, add: list[str], remove: list[str]) -> list[str]:
+    """A relation's ids after adding and removing some; the order of the kept ones stays."""
+    ids = [item for item in (current if isinstance(current, list) else []) if item not in remove]
+    return ids + [item for item in dict.fromkeys(add) if item not in ids and item not in remove]

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from app.domain.errors import FieldError, ValidationFailed, field_error
-from app.domain.objects import SYSTEM_ATTRIBUTES, Attribute, AttributeType, ObjectSchema
+from app.domain.objects import (
+    LIST_TYPES,
+    SYSTEM_ATTRIBUTES,
+    Attribute,
+    AttributeType,
+    ObjectSchema,
+)
 
 MAX_TEXT_LENGTH = 255
 # Integers beyond this lose precision in JSON clients and overflow BSON's int64 anyway.
@@ -18,6 +25,10 @@ MAX_SAFE_INTEGER = 2**53 - 1
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 URL_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATETIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+PHONE_PATTERN = re.compile(r"^\+\d{7,15}$")
+MAX_RATING = 5
 
 
 class InvalidValue(Exception):
@@ -67,11 +78,94 @@ def _date(attribute: Attribute, value: object) -> str:
     return value
 
 
+def _datetime(attribute: Attribute, value: object) -> str:
+    if not isinstance(value, str) or not DATETIME_PATTERN.match(value):
+        raise InvalidValue("expected an ISO 8601 date-time with a UTC offset")
+    try:
+        moment = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        raise InvalidValue(f"{value} is not a real date-time") from None
+    if moment.tzinfo is None:
+        raise InvalidValue("the date-time needs a UTC offset (Z or +00:00)")
+    return moment.astimezone(UTC).isoformat()
+
+
+def _phone_number(attribute: Attribute, value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidValue("expected a phone number as a string, like +4915112345678")
+    compact = PHONE_SEPARATORS.sub("", value)
+    if not PHONE_PATTERN.match(compact):
+        raise InvalidValue("expected '+' and 7-15 digits (spaces, dashes allowed)")
+    return compact
+
+
+def _option(attribute: Attribute, value: object) -> dict[str, str]:
+    if not isinstance(value, dict) or set(value) != {"id"} or not isinstance(value["id"], str):
+        raise InvalidValue('expected {"id": "<option id>"}')
+    if value["id"] not in attribute.option_ids():
+        raise InvalidValue(f"{value['id']!r} is not one of its options")
+    return {"id": value["id"]}
+
+
+def _options(attribute: Attribute, value: object) -> list[dict[str, str]]:
+    if not isinstance(value, list):
+        raise InvalidValue('expected a list of {"id": "<option id>"}')
+    chosen = [_option(attribute, item) for item in value]
+    ids = [item["id"] for item in chosen]
+    if len(set(ids)) != len(ids):
+        raise InvalidValue("an option is chosen twice")
+    return chosen
+
+
+def _rating(attribute: Attribute, value: object) -> int:
+    number = _number(attribute, value)
+    if not isinstance(number, int) or not 0 <= number <= MAX_RATING:
+        raise InvalidValue(f"expected a whole number from 0 to {MAX_RATING}")
+    return number
+
+
+def _uuids(attribute: Attribute, value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidValue("expected a list of ids")
+    ids = []
+    for item in value:
+        try:
+            ids.append(str(uuid.UUID(item)))
+        except ValueError:
+            raise InvalidValue(f"{item!r} is not an id") from None
+    if len(set(ids)) != len(ids):
+        raise InvalidValue("an id is given twice")
+    return ids
+
+
+def _emails(attribute: Attribute, value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidValue("expected a list of email addresses, the primary first")
+    emails = []
+    for item in value:
+        if len(item) > MAX_TEXT_LENGTH or not EMAIL_PATTERN.match(item):
+            raise InvalidValue(f"{item!r} is not an email address")
+        emails.append(item)
+    if len({email.casefold() for email in emails}) != len(emails):
+        raise InvalidValue("an email address is given twice")
+    return emails
+
+
 VALIDATORS: dict[AttributeType, Callable[[Attribute, object], Any]] = {
     AttributeType.TEXT: _text,
     AttributeType.NUMBER: _number,
+    AttributeType.PHONE_NUMBER: _phone_number,
     AttributeType.CHECKBOX: _checkbox,
     AttributeType.DATE: _date,
+    AttributeType.DATETIME: _datetime,
+    AttributeType.SELECT: _option,
+    AttributeType.STATUS: _option,
+    AttributeType.MULTISELECT: _options,
+    AttributeType.RATING: _rating,
+    AttributeType.CURRENCY: _number,
+    AttributeType.RELATION: _uuids,
+    AttributeType.USER: _uuids,
+    AttributeType.EMAILS: _emails,
 }
 
 
@@ -99,6 +193,10 @@ def validate_values(schema: ObjectSchema, body: Mapping[str, object]) -> dict[st
                     key, "system_attribute", f"'{key}' is a system attribute; it is read-only."
                 )
             )
+        elif attribute is None and schema.attribute(key, include_archived=True):
+            errors.append(
+                FieldError(key, "archived_attribute", f"'{key}' is archived; unarchive it first.")
+            )
         elif attribute is None:
             errors.append(
                 FieldError(
@@ -115,10 +213,26 @@ def validate_values(schema: ObjectSchema, body: Mapping[str, object]) -> dict[st
     return values
 
 
+def lookup_tokens(attribute: Attribute, value: Any) -> list[str]:
+    """The exact-equality forms of a validated, non-null value, used as index keys.
+
+    A list value (multiselect, relation, user, emails) has one token per element, so that a
+    record is found by any of them: people by any of their emails, and the records that
+    point at a deleted record through a relation.
+    """
+    if attribute.type in LIST_TYPES:
+        return [lookup_token(attribute, item) for item in value]
+    return [lookup_token(attribute, value)]
+
+
 def lookup_token(attribute: Attribute, value: Any) -> str:
-    """The exact-equality form of a validated, non-null value, used as an index key."""
+    """The exact-equality form of one validated, non-null scalar value."""
     if attribute.type is AttributeType.CHECKBOX:
         return "true" if value else "false"
-    if attribute.type is AttributeType.NUMBER:
+    if attribute.type in (AttributeType.NUMBER, AttributeType.CURRENCY, AttributeType.RATING):
         return repr(value)
+    if attribute.type in (AttributeType.SELECT, AttributeType.STATUS, AttributeType.MULTISELECT):
+        return str(value["id"])
+    if attribute.type is AttributeType.EMAILS:
+        return str(value).casefold()
     return str(value)

@@ -53,10 +53,16 @@ class Changes:
     # Unique keys taken by a record (key -> record id); taking a held key is a WriteConflict.
     claimed_keys: dict[str, str] = field(default_factory=dict)
     released_keys: list[str] = field(default_factory=list)
+    # Records removed from the projection (their events stay in the log).
+    deleted_records: list[RecordState] = field(default_factory=list)
 
 
 class Reader(Protocol):
     async def get_object(self, workspace: str, slug: str) -> ObjectSchema | None: ...
+
+    async def list_objects(self, workspace: str) -> list[ObjectSchema]:
+        """The workspace's objects, by slug."""
+        ...
 
     async def get_records(self, workspace: str, ids: Sequence[str]) -> dict[str, RecordState]:
         """The records with these ids, keyed by id; ids of other workspaces are absent."""
@@ -66,6 +72,24 @@ class Reader(Protocol):
         self, workspace: str, object_slug: str, attribute: str, tokens: Sequence[str]
     ) -> dict[str, RecordState]:
         """For each token, the earliest-created record holding it (assert rule 4)."""
+        ...
+
+    async def find_holders(
+        self, workspace: str, object_slug: str, attribute: str, token: str
+    ) -> list[RecordState]:
+        """Every record holding the token (for lists: containing it), in creation order."""
+        ...
+
+    async def page_records(
+        self, workspace: str, object_slug: str, offset: int, limit: int
+    ) -> tuple[list[RecordState], int]:
+        """Records in creation order from `offset`, and how many there are in all."""
+        ...
+
+    async def records_after(
+        self, workspace: str, object_slug: str, after: int, limit: int
+    ) -> list[tuple[int, RecordState]]:
+        """Records in creation order after a position (0: from the start), with positions."""
         ...
 
     async def key_owners(self, keys: Sequence[str]) -> dict[str, str]:

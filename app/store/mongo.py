@@ -72,6 +72,45 @@ class MongoReader:
         )
         return None if document is None else _object(document)
 
+    async def list_objects(self, workspace: str) -> list[ObjectSchema]:
+        cursor = self._db.objects.find({"workspace": workspace}, session=self._session)
+        return [_object(d) for d in await cursor.sort("slug", ASCENDING).to_list(None)]
+
+    async def find_holders(
+        self, workspace: str, object_slug: str, attribute: str, token: str
+    ) -> list[RecordState]:
+        query = {
+            "workspace": workspace,
+            "object_slug": object_slug,
+            "lookup": {"$elemMatch": {"a": attribute, "v": token}},
+        }
+        cursor = self._db.records.find(query, session=self._session).sort("seq", ASCENDING)
+        return [_record(document) for document in await cursor.to_list(None)]
+
+    async def page_records(
+        self, workspace: str, object_slug: str, offset: int, limit: int
+    ) -> tuple[list[RecordState], int]:
+        # A skip over the index: pages far from the start cost more here. The SQLite
+        # adapter counts records per bucket instead; MongoDB has no such counts yet.
+        query = {"workspace": workspace, "object_slug": object_slug}
+        total = await self._db.records.count_documents(query, session=self._session)
+        cursor = (
+            self._db.records.find(query, session=self._session)
+            .sort("seq", ASCENDING)
+            .skip(offset)
+            .limit(limit)
+        )
+        return [_record(document) for document in await cursor.to_list(None)], int(total)
+
+    async def records_after(
+        self, workspace: str, object_slug: str, after: int, limit: int
+    ) -> list[tuple[int, RecordState]]:
+        query = {"workspace": workspace, "object_slug": object_slug, "seq": {"$gt": after}}
+        cursor = (
+            self._db.records.find(query, session=self._session).sort("seq", ASCENDING).limit(limit)
+        )
+        return [(int(d["seq"]), _record(d)) for d in await cursor.to_list(None)]
+
     async def get_records(self, workspace: str, ids: Sequence[str]) -> dict[str, RecordState]:
         cursor = self._db.records.find(
             {"_id": {"$in": list(ids)}, "workspace": workspace}, session=self._session
@@ -153,6 +192,10 @@ class MongoTransaction(MongoReader):
         created_at = {e.stream: e.position for e in changes.events if e.version == 1 and e.position}
         for write in changes.records:
             await self._write_record(write.state, write.lookups, created_at.get(write.state.stream))
+        if changes.deleted_records:
+            await self._db.records.delete_many(
+                {"_id": {"$in": [r.id for r in changes.deleted_records]}}, session=self._session
+            )
         for schema in changes.objects:
             document = schema.model_dump(mode="json")
             await self._db.objects.replace_one(
@@ -221,6 +264,10 @@ class MongoStore(MongoReader):
                 ("seq", ASCENDING),
             ]
         )
+        await db.records.create_index(
+            [("workspace", ASCENDING), ("object_slug", ASCENDING), ("seq", ASCENDING)]
+        )
+        await db.objects.create_index([("workspace", ASCENDING), ("slug", ASCENDING)])
         await db.tokens.create_index([("token_hash", ASCENDING)], unique=True)
 
     async def _require_replica_set(self) -> None:

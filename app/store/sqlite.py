@@ -43,8 +43,19 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS records (
     id          TEXT PRIMARY KEY,
     workspace   TEXT NOT NULL,
+    object_slug TEXT NOT NULL,
     seq         INTEGER NOT NULL,
     state       TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_in_order ON records (workspace, object_slug, seq);
+-- How many live records of an object have their seq in each bucket of BUCKET_WIDTH
+-- positions: page N is found by summing these, then skipping inside one bucket.
+CREATE TABLE IF NOT EXISTS record_buckets (
+    workspace   TEXT NOT NULL,
+    object_slug TEXT NOT NULL,
+    bucket      INTEGER NOT NULL,
+    live        INTEGER NOT NULL,
+    PRIMARY KEY (workspace, object_slug, bucket)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS record_lookups (
     workspace   TEXT NOT NULL,
@@ -85,6 +96,15 @@ WHERE l.workspace = ? AND l.object_slug = ? AND l.attribute = ? AND l.token IN (
 GROUP BY l.token
 """
 
+HOLDERS_SQL = """
+SELECT r.state
+FROM record_lookups AS l JOIN records AS r ON r.id = l.record_id
+WHERE l.workspace = ? AND l.object_slug = ? AND l.attribute = ? AND l.token = ?
+ORDER BY l.seq
+"""
+
+# Page offsets cost one row per bucket plus a skip of at most this many index entries.
+BUCKET_WIDTH = 512
 LOCK_WAIT_SECONDS = 30.0
 READ_BUSY_TIMEOUT_MS = 5000
 SYNCHRONOUS_MODES = ("full", "normal", "extra")
@@ -122,6 +142,52 @@ class SqliteReader:
             "SELECT body FROM objects WHERE workspace = ? AND slug = ?", (workspace, slug)
         )
         return ObjectSchema.model_validate_json(rows[0][0]) if rows else None
+
+    async def list_objects(self, workspace: str) -> list[ObjectSchema]:
+        rows = self._rows(
+            "SELECT body FROM objects WHERE workspace = ? ORDER BY slug", (workspace,)
+        )
+        return [ObjectSchema.model_validate_json(row[0]) for row in rows]
+
+    async def find_holders(
+        self, workspace: str, object_slug: str, attribute: str, token: str
+    ) -> list[RecordState]:
+        rows = self._rows(HOLDERS_SQL, (workspace, object_slug, attribute, token))
+        return [RecordState.model_validate_json(row[0]) for row in rows]
+
+    async def page_records(
+        self, workspace: str, object_slug: str, offset: int, limit: int
+    ) -> tuple[list[RecordState], int]:
+        buckets = self._rows(
+            "SELECT bucket, live FROM record_buckets WHERE workspace = ? AND object_slug = ? "
+            "ORDER BY bucket",
+            (workspace, object_slug),
+        )
+        total = sum(live for _, live in buckets)
+        skip, first_bucket = offset, None
+        for bucket, live in buckets:
+            if skip < live:
+                first_bucket = bucket
+                break
+            skip -= live
+        if first_bucket is None:
+            return [], total
+        rows = self._rows(
+            "SELECT state FROM records WHERE workspace = ? AND object_slug = ? AND seq >= ? "
+            "ORDER BY seq LIMIT ? OFFSET ?",
+            (workspace, object_slug, first_bucket * BUCKET_WIDTH, limit, skip),
+        )
+        return [RecordState.model_validate_json(row[0]) for row in rows], total
+
+    async def records_after(
+        self, workspace: str, object_slug: str, after: int, limit: int
+    ) -> list[tuple[int, RecordState]]:
+        rows = self._rows(
+            "SELECT seq, state FROM records WHERE workspace = ? AND object_slug = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (workspace, object_slug, after, limit),
+        )
+        return [(seq, RecordState.model_validate_json(state)) for seq, state in rows]
 
     async def get_records(self, workspace: str, ids: Sequence[str]) -> dict[str, RecordState]:
         if not ids:
@@ -214,6 +280,8 @@ class SqliteTransaction(SqliteReader):
         created = {e.stream: e.position for e in changes.events if e.version == 1}
         for write in changes.records:
             self._write_record(write, created.get(write.state.stream))
+        for record in changes.deleted_records:
+            self._delete_record(record)
         many(
             "INSERT OR REPLACE INTO objects (workspace, slug, body) VALUES (?, ?, ?)",
             [(s.workspace, s.slug, s.model_dump_json()) for s in changes.objects],
@@ -226,9 +294,11 @@ class SqliteTransaction(SqliteReader):
             # The position of RecordCreated: the creation order that assert rule 4 needs.
             seq, held = created_at_position, set()
             execute(
-                "INSERT INTO records (id, workspace, seq, state) VALUES (?, ?, ?, ?)",
-                (state.id, state.workspace, seq, state.model_dump_json()),
+                "INSERT INTO records (id, workspace, object_slug, seq, state) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (state.id, state.workspace, state.object_slug, seq, state.model_dump_json()),
             )
+            self._count(state, seq, +1)
         else:
             (seq,) = execute("SELECT seq FROM records WHERE id = ?", (state.id,)).fetchone()
             execute(
@@ -249,6 +319,21 @@ class SqliteTransaction(SqliteReader):
             "INSERT INTO record_lookups "
             "(workspace, object_slug, attribute, token, seq, record_id) VALUES (?, ?, ?, ?, ?, ?)",
             [(*key, attribute, token, seq, state.id) for attribute, token in wanted - held],
+        )
+
+    def _delete_record(self, record: RecordState) -> None:
+        execute = self._connection.execute
+        (seq,) = execute("SELECT seq FROM records WHERE id = ?", (record.id,)).fetchone()
+        execute("DELETE FROM records WHERE id = ?", (record.id,))
+        execute("DELETE FROM record_lookups WHERE record_id = ?", (record.id,))
+        self._count(record, seq, -1)
+
+    def _count(self, record: RecordState, seq: int, change: int) -> None:
+        self._connection.execute(
+            "INSERT INTO record_buckets (workspace, object_slug, bucket, live) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (workspace, object_slug, bucket) "
+            "DO UPDATE SET live = live + excluded.live",
+            (record.workspace, record.object_slug, seq // BUCKET_WIDTH, change),
         )
 
 
