@@ -104,7 +104,7 @@ ORDER BY l.seq
 """
 
 # Page offsets cost one row per bucket plus a skip of at most this many index entries.
-BUCKET_WIDTH = 512
+BUCKET_WIDTH = 256
 LOCK_WAIT_SECONDS = 30.0
 READ_BUSY_TIMEOUT_MS = 5000
 SYNCHRONOUS_MODES = ("full", "normal", "extra")
