@@ -14,7 +14,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from app import rest
+from app import openapi, rest
 from app.auth import READ, WRITE, Principal, hash_token, register_token
 from app.domain.errors import DomainError, PayloadTooLarge
 from app.service import Context, Service
@@ -99,6 +99,10 @@ class GraphQLEndpoint:
         await self.graphql(scope, receive, send)
 
 
+async def openapi_json(request: Request) -> JSONResponse:
+    return JSONResponse(openapi.document())
+
+
 async def healthz(request: Request) -> JSONResponse:
     try:
         await rest.service_of(request).store.ping()
@@ -163,6 +167,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/openapi.json", openapi_json, methods=["GET"]),
             Route("/graphql", GraphQLEndpoint(), methods=["GET", "POST"]),
             Mount("/v2/crm", routes=rest.routes),
         ],
