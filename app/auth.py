@@ -53,23 +53,20 @@ def check_scopes(scopes: Iterable[str]) -> frozenset[str]:
     return chosen
 
 
-async def register_token(
-    store: Store, workspace: str, scopes: Iterable[str], token: str | None = None
-) -> str:
-    """Store a token (a new random one unless given) and return it in clear, once."""
+def issue_token(
+    workspace: str, scopes: Iterable[str], token: str | None = None
+) -> tuple[str, Token]:
+    """A token in clear (a new random one unless given) and the record to store of it."""
     if not workspace.strip():
         raise ValidationFailed("The workspace must not be empty.")
     clear = token or TOKEN_PREFIX + secrets.token_urlsafe(32)
-    await store.add_token(
-        Token(
-            id=str(uuid.uuid4()),
-            workspace=workspace,
-            scopes=check_scopes(scopes),
-            token_hash=hash_token(clear),
-            created_at=datetime.now(UTC),
-        )
+    return clear, Token(
+        id=str(uuid.uuid4()),
+        workspace=workspace,
+        scopes=check_scopes(scopes),
+        token_hash=hash_token(clear),
+        created_at=datetime.now(UTC),
     )
-    return clear
 
 
 async def authenticate(store: Store, authorization: str | None) -> Principal:

@@ -7,8 +7,9 @@ import asyncio
 import logging
 import sys
 
-from app.auth import READ, SCOPES, register_token
+from app.auth import READ, SCOPES
 from app.domain.errors import DomainError
+from app.service import Service
 from app.settings import Settings
 from app.store import open_store
 from app.store.base import StoreError
@@ -60,7 +61,7 @@ async def serve(settings: Settings) -> None:
 async def create_token(settings: Settings, workspace: str, scopes: list[str]) -> str:
     store = await open_store(settings.database_url)
     try:
-        return await register_token(store, workspace, scopes)
+        return await Service(store).register_token(workspace, scopes)
     finally:
         await store.close()
 

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app import openapi, rest
-from app.auth import READ, WRITE, Principal, hash_token, register_token
+from app.auth import READ, WRITE, Principal, hash_token
 from app.domain.errors import DomainError, PayloadTooLarge
 from app.service import Context, Service
 from app.settings import Settings
@@ -138,15 +138,16 @@ def _http_error(status: int, message: str) -> DomainError:
     return rest.TransportError(status, code, message)
 
 
-async def bootstrap_tokens(store: Store, bootstrap_token: str | None) -> None:
+async def bootstrap_tokens(service: Service, bootstrap_token: str | None) -> None:
     """Make sure someone can call the API: the given token, or a new one printed once."""
+    store = service.store
     if bootstrap_token:
         if await store.find_token(hash_token(bootstrap_token)) is None:
-            await register_token(store, "default", [READ, WRITE], bootstrap_token)
+            await service.register_token("default", [READ, WRITE], bootstrap_token)
             logger.info("registered CRM_BOOTSTRAP_TOKEN for workspace 'default'")
         return
     if await store.count_tokens() == 0:
-        token = await register_token(store, "default", [READ, WRITE])
+        token = await service.register_token("default", [READ, WRITE])
         logger.warning("no API token exists; created one for workspace 'default': %s", token)
 
 
@@ -157,8 +158,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         opened = store or await open_store(settings.database_url)
         try:
-            await bootstrap_tokens(opened, settings.bootstrap_token)
             app.state.service = Service(opened)
+            await bootstrap_tokens(app.state.service, settings.bootstrap_token)
             yield
         finally:
             if store is None:

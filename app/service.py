@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from app.auth import READ, WRITE, Principal
+from app.auth import READ, WRITE, Principal, issue_token
 from app.domain import objects as domain_objects
 from app.domain import records as domain_records
+from app.domain import standard
 from app.domain.errors import (
     AlreadyExists,
     Contention,
@@ -112,6 +113,36 @@ class Service:
     def __init__(self, store: Store, clock: Callable[[], datetime] = utc_now) -> None:
         self.store = store
         self._clock = clock
+
+    # ---- workspaces ---------------------------------------------------------------------
+
+    async def register_token(
+        self, workspace: str, scopes: Iterable[str], token: str | None = None
+    ) -> str:
+        """Store a token (a new random one unless given) and return it in clear, once.
+
+        A workspace comes into being with its first token, and with it its standard objects.
+        """
+        clear, stored = issue_token(workspace, scopes, token)
+        await self.open_workspace(workspace)
+        await self.store.add_token(stored)
+        return clear
+
+    async def open_workspace(self, workspace: str) -> None:
+        """Create the standard objects (people, companies) where they are missing."""
+        metadata = EventMetadata(actor_token_id=None, source="system", request_id=new_id())
+
+        async def attempt(tx: Transaction) -> None:
+            changes = Changes()
+            for slug in standard.DEFINITIONS:
+                if await tx.get_object(workspace, slug) is None:
+                    event = standard.created_event(workspace, slug, metadata, self._clock())
+                    changes.events.append(event)
+                    changes.objects.append(object_projection.apply(None, event))
+            if changes.events:
+                await tx.write(changes)
+
+        await self._run(attempt)
 
     # ---- objects ------------------------------------------------------------------------
 
@@ -209,7 +240,8 @@ class Service:
 
         async def attempt(tx: Transaction) -> AssertResult:
             schema = await _existing_object(tx, ctx.workspace, slug)
-            attribute = domain_records.matching_attribute(schema, matching_key)
+            key = standard.matching_key(schema, matching_key)
+            attribute = domain_records.matching_attribute(schema, key)
             values = validate_values(schema, body)
             value = domain_records.matching_value(attribute, values)
             tokens = lookup_tokens(attribute, value)
@@ -313,6 +345,7 @@ class Service:
             schema, new_id(), values, ctx.metadata(), self._clock()
         )
         record = record_projection.apply(None, event)
+        standard.check_record(schema, record.values)
         await tx.write(await _record_changes(tx, schema, None, record, [event]))
         return RecordView.of(schema, record)
 
@@ -331,6 +364,7 @@ class Service:
             tx, schema, {k: c["new"] for k, c in events[0].data["changes"].items()}
         )
         after = record_projection.replay(events, record)
+        standard.check_record(schema, after.values)
         await tx.write(await _record_changes(tx, schema, record, after, events))
         return RecordView.of(schema, after)
 

@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from app.auth import READ, WRITE, register_token
+from app.auth import READ, WRITE
 from app.server import create_app
+from app.service import Service
 from app.settings import Settings
 from app.store import open_store
 from app.store.base import Store
@@ -131,9 +132,9 @@ class Api:
 async def api(store: Store) -> AsyncIterator[Api]:
     app = create_app(Settings(), store=store)
     tokens = {
-        "writer": await register_token(store, "acme", [READ, WRITE]),
-        "reader": await register_token(store, "acme", [READ]),
-        "other": await register_token(store, "globex", [READ, WRITE]),
+        "writer": await Service(store).register_token("acme", [READ, WRITE]),
+        "reader": await Service(store).register_token("acme", [READ]),
+        "other": await Service(store).register_token("globex", [READ, WRITE]),
     }
     async with app.router.lifespan_context(app):
         # Like a real server: an unexpected error is a 500 response, not an exception here.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.auth import READ, WRITE, Principal, hash_token, register_token
+from app.auth import READ, WRITE, Principal, hash_token
 from app.domain.objects import AttributeSpec
 from app.service import Context, Service
 from app.store import open_store, sqlite_path
@@ -56,7 +56,7 @@ async def test_no_statement_of_an_assert_scans_a_table(tmp_path: Path) -> None:
 async def test_data_survives_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/nested/folder/crm.db"
     store = await open_store(url)
-    token = await register_token(store, "acme", [READ, WRITE])
+    token = await Service(store).register_token("acme", [READ, WRITE])
     service = Service(store)
     await products(service)
     created = await service.assert_record(CTX, "products", "sku", {"sku": "A", "price": 1})

@@ -15,8 +15,10 @@ from app.domain.events import Event, EventMetadata, EventType, new_event
 from app.domain.ids import new_id
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9_-]{3,60}$")
-# `people` and `companies` are the standard objects; `objects` would shadow `/v2/crm/objects`.
-RESERVED_SLUGS = frozenset({"people", "companies", "objects"})
+# The standard objects (app.domain.standard) exist in every workspace; `objects` would
+# shadow `/v2/crm/objects`.
+STANDARD_SLUGS = frozenset({"people", "companies"})
+RESERVED_SLUGS = frozenset({"objects"})
 SYSTEM_ATTRIBUTES = frozenset({"id", "created_at", "updated_at"})
 MAX_LABEL_LENGTH = 255
 MAX_DISPLAY_SETTINGS = 50
@@ -140,6 +142,8 @@ def check_slug(slug: object) -> str:
         raise field_error(
             "slug", "invalid_slug", "slug must be 3-60 characters of a-z, 0-9, '_' and '-'."
         )
+    if slug in STANDARD_SLUGS:
+        raise Forbidden(f"'{slug}' is a standard object: every workspace has it already.")
     if slug in RESERVED_SLUGS:
         raise field_error("slug", "reserved_slug", f"The slug '{slug}' is reserved.")
     return slug

@@ -26,6 +26,7 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 URL_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DATETIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+DOMAIN_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 PHONE_PATTERN = re.compile(r"^\+\d{7,15}$")
 MAX_RATING = 5
@@ -44,6 +45,11 @@ def _text(attribute: Attribute, value: object) -> str:
         raise InvalidValue("must be an email address")
     if "url" in attribute.validation and value and not URL_PATTERN.match(value):
         raise InvalidValue("must be an http(s) URL")
+    if "domain" in attribute.validation and value:
+        # Domains compare case-insensitively: store one form.
+        value = value.strip().lower()
+        if not DOMAIN_PATTERN.match(value):
+            raise InvalidValue("must be a domain name like example.com (no scheme, no path)")
     return value
 
 
