@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from app import rest_standard
 from app.auth import authenticate
-from app.domain.errors import DomainError, FieldError, ValidationFailed, field_error
+from app.domain.errors import DomainError, FieldError, NotFound, ValidationFailed, field_error
 from app.domain.events import Source
 from app.domain.objects import Attribute, AttributePatch, AttributeSpec, ObjectSchema
 from app.service import Context, RecordPage, RecordView, Service
 
+T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
@@ -272,69 +275,112 @@ async def update_attribute(request: Request) -> JSONResponse:
     return success(200, attribute=attribute_json(attribute))
 
 
+# ---- records: generic objects and the standard ones (people, companies) -------------
+
+
+def record_body(slug: str, body: dict[str, Any]) -> dict[str, Any]:
+    return rest_standard.to_attributes(slug, body) if rest_standard.is_standard_slug(slug) else body
+
+
+async def shaped(request: Request, ctx: Context, slug: str, record: RecordView) -> dict[str, Any]:
+    if not rest_standard.is_standard_slug(slug):
+        return record_json(record)
+
+    async def company_of(record_id: str) -> RecordView | None:
+        try:
+            return await service_of(request).get_record(ctx, "companies", record_id)
+        except NotFound:
+            return None
+
+    return await rest_standard.to_zeeg(slug, record, company_of)
+
+
+async def record_response(
+    request: Request, ctx: Context, slug: str, status: int, record: RecordView
+) -> JSONResponse:
+    key = rest_standard.RESPONSE_KEYS.get(slug, "record")
+    return success(status, **{key: await shaped(request, ctx, slug, record)})
+
+
+async def answered(slug: str, call: Awaitable[T]) -> T:
+    """The call's result; a standard object's errors name its Zeeg body fields."""
+    try:
+        return await call
+    except DomainError as error:
+        if rest_standard.is_standard_slug(slug):
+            raise rest_standard.translated(slug, error) from None
+        raise
+
+
 async def create_record(request: Request) -> JSONResponse:
     ctx = await request_context(request)
-    body = await json_object(request)
-    record = await service_of(request).create_record(ctx, request.path_params["object_slug"], body)
-    return success(201, record=record_json(record))
+    slug = request.path_params["object_slug"]
+    body = record_body(slug, await json_object(request))
+    record = await answered(slug, service_of(request).create_record(ctx, slug, body))
+    return await record_response(request, ctx, slug, 201, record)
 
 
 async def assert_record(request: Request) -> JSONResponse:
     ctx = await request_context(request)
-    body = await json_object(request)
-    result = await service_of(request).assert_record(
-        ctx,
-        request.path_params["object_slug"],
-        request.query_params.get("matchingAttribute"),
-        body,
+    slug = request.path_params["object_slug"]
+    body = record_body(slug, await json_object(request))
+    result = await answered(
+        slug,
+        service_of(request).assert_record(
+            ctx, slug, request.query_params.get("matchingAttribute"), body
+        ),
     )
-    return success(201 if result.created else 200, record=record_json(result.record))
+    return await record_response(request, ctx, slug, 201 if result.created else 200, result.record)
 
 
 async def list_records(request: Request) -> JSONResponse:
     ctx = await request_context(request)
+    slug = request.path_params["object_slug"]
     count = int_param(request, "count", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     page_number = int_param(request, "page", 1, 1, 10**9)
-    page = await service_of(request).list_records(
-        ctx, request.path_params["object_slug"], count, page_number
-    )
+    page = await service_of(request).list_records(ctx, slug, count, page_number)
     return success(
         200,
-        collection=[record_json(record) for record in page.records],
+        collection=[await shaped(request, ctx, slug, record) for record in page.records],
         pagination=pagination(page, count, page_number),
     )
 
 
 async def get_record(request: Request) -> JSONResponse:
     ctx = await request_context(request)
-    record = await service_of(request).get_record(
-        ctx, request.path_params["object_slug"], request.path_params["record_id"]
-    )
-    return success(200, record=record_json(record))
+    slug = request.path_params["object_slug"]
+    record = await service_of(request).get_record(ctx, slug, request.path_params["record_id"])
+    return await record_response(request, ctx, slug, 200, record)
 
 
 async def update_record(request: Request) -> JSONResponse:
     ctx = await request_context(request)
-    body = await json_object(request)
-    record = await service_of(request).update_record(
-        ctx, request.path_params["object_slug"], request.path_params["record_id"], body
+    slug = request.path_params["object_slug"]
+    body = record_body(slug, await json_object(request))
+    record = await answered(
+        slug,
+        service_of(request).update_record(ctx, slug, request.path_params["record_id"], body),
     )
-    return success(200, record=record_json(record))
+    return await record_response(request, ctx, slug, 200, record)
 
 
 async def update_relation(request: Request) -> JSONResponse:
     ctx = await request_context(request)
+    slug = request.path_params["object_slug"]
     body = await json_object(request)
     only_fields(body, {"attributeSlug", "add", "remove"})
-    record = await service_of(request).update_relation(
-        ctx,
-        request.path_params["object_slug"],
-        request.path_params["record_id"],
-        body.get("attributeSlug"),
-        body.get("add"),
-        body.get("remove"),
+    record = await answered(
+        slug,
+        service_of(request).update_relation(
+            ctx,
+            slug,
+            request.path_params["record_id"],
+            body.get("attributeSlug"),
+            body.get("add"),
+            body.get("remove"),
+        ),
     )
-    return success(200, record=record_json(record))
+    return await record_response(request, ctx, slug, 200, record)
 
 
 async def delete_record(request: Request) -> JSONResponse:
