@@ -320,19 +320,36 @@ def decide_create_object(
     metadata: EventMetadata,
     now: datetime,
 ) -> Event:
-    checked_slug = check_slug(slug)
     singular, plural = check_names(singular_name, plural_name)
+    return object_created(workspace, check_slug(slug), singular, plural, is_active, metadata, now)
+
+
+def object_created(
+    workspace: str,
+    slug: str,
+    singular_name: str,
+    plural_name: str,
+    is_active: bool,
+    metadata: EventMetadata,
+    now: datetime,
+    standard_attributes: list[Attribute] | None = None,
+) -> Event:
+    """ObjectCreated; a standard object comes with its own attributes."""
+    data: dict[str, Any] = {
+        "slug": slug,
+        "singular_name": singular_name,
+        "plural_name": plural_name,
+        "is_active": is_active,
+    }
+    if standard_attributes is not None:
+        data["is_standard"] = True
+        data["attributes"] = [a.model_dump(mode="json") for a in standard_attributes]
     return new_event(
         workspace=workspace,
-        stream=object_stream(checked_slug),
+        stream=object_stream(slug),
         version=1,
         type=EventType.OBJECT_CREATED,
-        data={
-            "slug": checked_slug,
-            "singular_name": singular,
-            "plural_name": plural,
-            "is_active": is_active,
-        },
+        data=data,
         metadata=metadata,
         now=now,
     )

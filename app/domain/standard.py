@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from app.domain.errors import FieldError, ValidationFailed, field_error
-from app.domain.events import Event, EventMetadata, EventType, new_event
-from app.domain.objects import Attribute, AttributeType, ObjectSchema, object_stream
+from app.domain.events import Event, EventMetadata
+from app.domain.objects import Attribute, AttributeType, ObjectSchema, object_created
 
 PEOPLE, COMPANIES = "people", "companies"
 SOCIALS = ("linkedin", "twitter", "facebook", "instagram")
@@ -76,22 +76,7 @@ def is_standard(schema: ObjectSchema) -> bool:
 
 def created_event(workspace: str, slug: str, metadata: EventMetadata, now: datetime) -> Event:
     singular, plural, attributes = DEFINITIONS[slug]
-    return new_event(
-        workspace=workspace,
-        stream=object_stream(slug),
-        version=1,
-        type=EventType.OBJECT_CREATED,
-        data={
-            "slug": slug,
-            "singular_name": singular,
-            "plural_name": plural,
-            "is_active": True,
-            "is_standard": True,
-            "attributes": [a.model_dump(mode="json") for a in attributes],
-        },
-        metadata=metadata,
-        now=now,
-    )
+    return object_created(workspace, slug, singular, plural, True, metadata, now, attributes)
 
 
 def matching_key(schema: ObjectSchema, key: str | None) -> str | None:
