@@ -16,7 +16,7 @@ from app.auth import authenticate
 from app.domain.errors import DomainError, FieldError, NotFound, ValidationFailed, field_error
 from app.domain.events import Source
 from app.domain.objects import Attribute, AttributePatch, AttributeSpec, ObjectSchema
-from app.service import Context, RecordPage, RecordView, Service
+from app.service import NOT_APPLIED, BatchItem, Context, RecordPage, RecordView, Service
 
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 20
@@ -333,6 +333,71 @@ async def assert_record(request: Request) -> JSONResponse:
     return await record_response(request, ctx, slug, 201 if result.created else 200, result.record)
 
 
+async def assert_records(request: Request) -> JSONResponse:
+    """PUT /{objectSlug}/batch: an extension of the Zeeg API, up to 1000 asserts at once."""
+    ctx = await request_context(request)
+    slug = request.path_params["object_slug"]
+    body = await json_object(request)
+    only_fields(body, {"records", "allOrNone"})
+    records = body.get("records")
+    if not isinstance(records, list):
+        raise field_error("records", "invalid_body", "records must be a list of JSON objects.")
+    bodies = [record_body(slug, r) if isinstance(r, dict) else r for r in records]
+    result = await answered(
+        slug,
+        service_of(request).assert_records(
+            ctx,
+            slug,
+            request.query_params.get("matchingAttribute"),
+            bodies,
+            flag(body, "allOrNone", False),
+        ),
+    )
+    results = [await batch_item_json(request, ctx, slug, item) for item in result.items]
+    if not result.applied:
+        failed = result.totals["failed"]
+        return JSONResponse(
+            {
+                "success": False,
+                "status": 400,
+                "message": f"Nothing was written: {failed} record(s) of the batch failed.",
+                "errors": [e for r in results if r["status"] < NOT_APPLIED for e in r["errors"]],
+                "results": results,
+                "totals": result.totals,
+            },
+            status_code=400,
+        )
+    return success(200, results=results, totals=result.totals)
+
+
+async def batch_item_json(
+    request: Request, ctx: Context, slug: str, item: BatchItem
+) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "index": item.index,
+        "status": item.status,
+        "created": item.created,
+        "changed": item.changed,
+    }
+    if item.record is not None:
+        answer[rest_standard.RESPONSE_KEYS.get(slug, "record")] = await shaped(
+            request, ctx, slug, item.record
+        )
+    else:
+        errors = [
+            {
+                "field": rest_standard.field_name(slug, e.field)
+                if rest_standard.is_standard_slug(slug)
+                else e.field,
+                "code": e.code,
+                "message": e.message,
+            }
+            for e in item.errors
+        ]
+        answer["errors"] = errors
+    return answer
+
+
 async def list_records(request: Request) -> JSONResponse:
     ctx = await request_context(request)
     slug = request.path_params["object_slug"]
@@ -401,6 +466,7 @@ routes = [
     Route("/{object_slug}", create_record, methods=["POST"]),
     Route("/{object_slug}", assert_record, methods=["PUT"]),
     Route("/{object_slug}", list_records, methods=["GET"]),
+    Route("/{object_slug}/batch", assert_records, methods=["PUT"]),
     Route("/{object_slug}/{record_id}", get_record, methods=["GET"]),
     Route("/{object_slug}/{record_id}", update_record, methods=["PATCH"]),
     Route("/{object_slug}/{record_id}", delete_record, methods=["DELETE"]),

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ from app.domain import standard
 from app.domain.errors import (
     AlreadyExists,
     Contention,
+    DomainError,
     FieldError,
     NotFound,
     UniqueConflict,
@@ -38,6 +39,9 @@ from projections import records as record_projection
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 30
+MAX_BATCH = 1000
+# A batch item that was fine but not written, because allOrNone met an error elsewhere.
+NOT_APPLIED = 424
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,34 @@ class AssertResult:
 def utc_now() -> datetime:
     # Whole seconds: the Zeeg format (`2025-06-01T10:00:00+00:00`), exact in every store.
     return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One record of a batch assert: 201/200 with the record, or a status with errors."""
+
+    index: int
+    status: int
+    created: bool = False
+    changed: bool = False
+    record: RecordView | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    items: list[BatchItem]
+    applied: bool  # False when allOrNone met an error and nothing was written
+
+    @property
+    def totals(self) -> dict[str, int]:
+        ok = [item for item in self.items if item.status < 300] if self.applied else []
+        return {
+            "created": sum(item.created for item in ok),
+            "updated": sum(item.changed and not item.created for item in ok),
+            "unchanged": sum(not item.changed for item in ok),
+            "failed": sum(item.status >= 400 and item.status != NOT_APPLIED for item in self.items),
+        }
 
 
 @dataclass(frozen=True)
@@ -260,6 +292,53 @@ class Service:
 
         return await self._run(attempt)
 
+    async def assert_records(
+        self,
+        ctx: Context,
+        slug: str,
+        matching_key: str | None,
+        bodies: Sequence[object],
+        all_or_none: bool = False,
+    ) -> BatchResult:
+        """Assert up to MAX_BATCH records in one transaction, in input order.
+
+        Round trips do not grow with the batch: one lookup of every matching value, one read
+        of the unique keys and one of the related records involved, one commit. A later
+        record with the same matching value as an earlier one updates the same record.
+        """
+        ctx.principal.require(WRITE)
+        if len(bodies) > MAX_BATCH:
+            raise field_error(
+                "records",
+                "too_many_records",
+                f"At most {MAX_BATCH} records a batch; got {len(bodies)}.",
+            )
+
+        async def attempt(tx: Transaction) -> BatchResult:
+            schema = await _existing_object(tx, ctx.workspace, slug)
+            attribute = domain_records.matching_attribute(
+                schema, standard.matching_key(schema, matching_key)
+            )
+            batch = _Batch(schema, attribute, ctx.metadata(), self._clock())
+            parsed = [batch.parse(body) for body in bodies]
+            tokens = list(
+                dict.fromkeys(t for p in parsed if not isinstance(p, DomainError) for t in p[1])
+            )
+            await tx.serialise(
+                [
+                    record_projection.assert_key(ctx.workspace, slug, attribute.key, t)
+                    for t in tokens
+                ]
+            )
+            await batch.load(tx, tokens, [p[0] for p in parsed if not isinstance(p, DomainError)])
+            items = [batch.apply(index, p) for index, p in enumerate(parsed)]
+            if all_or_none and any(item.status >= 400 for item in items):
+                return BatchResult([_not_applied(item) for item in items], applied=False)
+            await tx.write(batch.changes())
+            return BatchResult(items, applied=True)
+
+        return await self._run(attempt)
+
     async def create_record(
         self, ctx: Context, slug: str, body: Mapping[str, object]
     ) -> RecordView:
@@ -425,6 +504,143 @@ class Service:
                 # Jittered, growing pause so that the retrying writers don't collide again.
                 await asyncio.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
         raise Contention("Too many concurrent writes to the same record; retry the request.")
+
+
+def _not_applied(item: BatchItem) -> BatchItem:
+    if item.status >= 400:
+        return item
+    message = "Not written: another record of this allOrNone batch failed."
+    return BatchItem(item.index, NOT_APPLIED, errors=[FieldError(None, "not_applied", message)])
+
+
+class _Batch:
+    """The working set of one batch: store state loaded once, then changed item by item."""
+
+    def __init__(
+        self, schema: ObjectSchema, attribute: Attribute, metadata: EventMetadata, now: datetime
+    ) -> None:
+        self.schema, self.attribute, self.metadata, self.now = schema, attribute, metadata, now
+        self.states: dict[str, RecordState] = {}  # every record the batch read or wrote
+        self.by_token: dict[str, str] = {}  # matching token -> record id
+        self.owners: dict[str, str | None] = {}  # unique key -> owner, as the batch goes
+        self.stored_owners: dict[str, str] = {}
+        self.related: dict[str, RecordState] = {}
+        self.events: list[Event] = []
+        self.touched: dict[str, None] = {}  # ids of records written, in order
+
+    def parse(self, body: object) -> tuple[dict[str, Any], list[str]] | DomainError:
+        """Values and matching tokens of one body, or what is wrong with it."""
+        try:
+            if not isinstance(body, dict):
+                raise field_error(None, "invalid_body", "Each record must be a JSON object.")
+            values = validate_values(self.schema, body)
+            value = domain_records.matching_value(self.attribute, values)
+            return values, lookup_tokens(self.attribute, value)
+        except DomainError as error:
+            return error
+
+    async def load(self, tx: Transaction, tokens: list[str], values: list[dict[str, Any]]) -> None:
+        schema, workspace = self.schema, self.schema.workspace
+        found = await tx.find_first(workspace, schema.slug, self.attribute.key, tokens)
+        for token, record in found.items():
+            self.states[record.id] = record
+            self.by_token[token] = record.id
+        keys = {k for r in found.values() for k in record_projection.unique_keys(schema, r)}
+        related_ids: set[str] = set()
+        for item in values:
+            keys |= set(record_projection.unique_keys_of_values(schema, item))
+            for attribute in schema.active_attributes():
+                if attribute.related_object and item.get(attribute.key):
+                    related_ids.update(item[attribute.key])
+        self.stored_owners = await tx.key_owners(sorted(keys)) if keys else {}
+        self.owners = dict(self.stored_owners)
+        if related_ids:
+            self.related = await tx.get_records(workspace, sorted(related_ids))
+
+    def apply(
+        self, index: int, parsed: tuple[dict[str, Any], list[str]] | DomainError
+    ) -> BatchItem:
+        if isinstance(parsed, DomainError):
+            return BatchItem(index, parsed.status, errors=parsed.errors)
+        values, tokens = parsed
+        record_id = next((self.by_token[t] for t in tokens if t in self.by_token), None)
+        before = self.states.get(record_id) if record_id else None
+        try:
+            self._check_relations(values)
+            if before is None:
+                events = [
+                    domain_records.decide_create(
+                        self.schema, new_id(), values, self.metadata, self.now
+                    )
+                ]
+            else:
+                events = domain_records.decide_update(
+                    self.schema, before, values, self.metadata, self.now
+                )
+                if not events:
+                    return BatchItem(index, 200, record=RecordView.of(self.schema, before))
+            after = record_projection.replay(events, before)
+            standard.check_record(self.schema, after.values)
+            self._move_keys(before, after)
+        except DomainError as error:
+            return BatchItem(index, error.status, errors=error.errors)
+        self.states[after.id] = after
+        self.touched[after.id] = None
+        for token in tokens:
+            self.by_token.setdefault(token, after.id)
+        self.events += events
+        return BatchItem(
+            index,
+            201 if before is None else 200,
+            created=before is None,
+            changed=True,
+            record=RecordView.of(self.schema, after),
+        )
+
+    def _check_relations(self, values: Mapping[str, Any]) -> None:
+        for attribute in self.schema.active_attributes():
+            target, ids = attribute.related_object, values.get(attribute.key)
+            if not target or not ids:
+                continue
+            known = {**self.related, **self.states} if target == self.schema.slug else self.related
+            missing = [i for i in ids if i not in known or known[i].object_slug != target]
+            if missing:
+                raise field_error(
+                    attribute.key,
+                    "invalid_value",
+                    f"'{attribute.key}' (relation): no record {', '.join(missing)} in '{target}'.",
+                )
+
+    def _move_keys(self, before: RecordState | None, after: RecordState) -> None:
+        old = record_projection.unique_keys(self.schema, before) if before else {}
+        new = record_projection.unique_keys(self.schema, after)
+        taken = [
+            a for k, a in new.items() if k not in old and self.owners.get(k) not in (None, after.id)
+        ]
+        if taken:
+            raise UniqueConflict.of(
+                [
+                    FieldError(a, "unique_conflict", f"Another record already has this '{a}'.")
+                    for a in taken
+                ]
+            )
+        for key in old.keys() - new.keys():
+            self.owners[key] = None
+        for key in new.keys() - old.keys():
+            self.owners[key] = after.id
+
+    def changes(self) -> Changes:
+        stored, final = self.stored_owners, self.owners
+        return Changes(
+            events=self.events,
+            records=[
+                RecordWrite(self.states[i], record_projection.lookups(self.schema, self.states[i]))
+                for i in self.touched
+            ],
+            # A key that changes hands is released, then claimed: adapters release first.
+            released_keys=[k for k, owner in stored.items() if final.get(k) != owner],
+            claimed_keys={k: o for k, o in final.items() if o is not None and stored.get(k) != o},
+        )
 
 
 async def _existing_object(

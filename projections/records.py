@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from app.domain.events import Event, EventType
 from app.domain.objects import ObjectSchema
@@ -79,12 +80,14 @@ def assert_key(workspace: str, object_slug: str, attribute: str, token: str) -> 
 
 def unique_keys(schema: ObjectSchema, state: RecordState) -> dict[str, str]:
     """Unique key -> attribute, for each non-null value of an isUnique attribute."""
+    return unique_keys_of_values(schema, state.values)
+
+
+def unique_keys_of_values(schema: ObjectSchema, values: Mapping[str, Any]) -> dict[str, str]:
     keys = {}
     for attribute in schema.attributes:
-        value = state.values.get(attribute.key)
+        value = values.get(attribute.key)
         if attribute.is_unique and value is not None:
             token = lookup_token(attribute, value)
-            keys[unique_key(state.workspace, state.object_slug, attribute.key, token)] = (
-                attribute.key
-            )
+            keys[unique_key(schema.workspace, schema.slug, attribute.key, token)] = attribute.key
     return keys

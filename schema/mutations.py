@@ -11,11 +11,14 @@ from strawberry.scalars import JSON
 
 from app.domain.errors import DomainError, field_error
 from app.domain.objects import AttributePatch, AttributeSpec
-from app.service import RecordView
+from app.service import NOT_APPLIED, RecordView
 from schema.context import Info
 from schema.types import (
     AttributePayload,
     AttributeType,
+    BatchItemType,
+    BatchPayload,
+    BatchTotals,
     DeletePayload,
     ObjectPayload,
     ObjectType,
@@ -173,6 +176,34 @@ class Mutation:
             created=result.created,
             record=RecordType.of(result.record),
         )
+
+    @strawberry.mutation(
+        description="Assert up to 1000 records in one transaction; results in input order."
+    )
+    async def assert_records(
+        self,
+        info: Info,
+        object_slug: str,
+        matching_attribute: str,
+        records: list[JSON],
+        all_or_none: bool = False,
+    ) -> BatchPayload:
+        ctx = info.context
+        result = await _failure_or(
+            ctx.service.assert_records(
+                ctx.request, object_slug, matching_attribute, records, all_or_none
+            )
+        )
+        if isinstance(result, DomainError):
+            return BatchPayload(success=False, status=result.status, errors=field_errors(result))
+        items = [BatchItemType.of(item) for item in result.items]
+        totals = BatchTotals(**result.totals)
+        if not result.applied:
+            errors = [e for item in items if item.status < NOT_APPLIED for e in item.errors]
+            return BatchPayload(
+                success=False, status=400, results=items, totals=totals, errors=errors
+            )
+        return BatchPayload(success=True, status=200, results=items, totals=totals)
 
     @strawberry.mutation
     async def create_record(self, info: Info, object_slug: str, attributes: JSON) -> RecordPayload:

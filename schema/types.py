@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 from app.domain.errors import DomainError
 from app.domain.events import Event, EventType
 from app.domain.objects import Attribute, ObjectSchema
-from app.service import RecordView
+from app.service import BatchItem, RecordView
 from schema.context import Info
 
 
@@ -188,6 +188,46 @@ class RecordConnection:
     edges: list[RecordEdge]
     page_info: PageInfo
     total_count: int
+
+
+@strawberry.type
+class BatchItemType:
+    index: int
+    status: int
+    created: bool
+    changed: bool
+    record: RecordType | None
+    errors: list[FieldErrorType]
+
+    @classmethod
+    def of(cls, item: BatchItem) -> BatchItemType:
+        return cls(
+            index=item.index,
+            status=item.status,
+            created=item.created,
+            changed=item.changed,
+            record=RecordType.of(item.record) if item.record else None,
+            errors=[
+                FieldErrorType(field=e.field, code=e.code, message=e.message) for e in item.errors
+            ],
+        )
+
+
+@strawberry.type
+class BatchTotals:
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+
+
+@strawberry.type
+class BatchPayload:
+    success: bool
+    status: int
+    results: list[BatchItemType] = strawberry.field(default_factory=list)
+    totals: BatchTotals | None = None
+    errors: list[FieldErrorType] = strawberry.field(default_factory=list)
 
 
 @strawberry.type

@@ -10,12 +10,12 @@ The calls stay in the subset that both pymongo's async client and mongomock-moto
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
@@ -23,7 +23,7 @@ from pymongo.write_concern import WriteConcern
 from app.domain.events import Event
 from app.domain.objects import ObjectSchema
 from app.domain.records import RecordState
-from app.store.base import Changes, StoreUnavailable, Token, WriteConflict
+from app.store.base import Changes, RecordWrite, StoreUnavailable, Token, WriteConflict
 
 Document = dict[str, Any]
 DUPLICATE_KEY = 11000
@@ -161,18 +161,37 @@ class MongoReader:
 class MongoTransaction(MongoReader):
     async def serialise(self, keys: Sequence[str]) -> None:
         # In a transaction, a second writer of the same document gets a WriteConflict.
-        for key in keys:
-            await self._db.record_keys.update_one(
-                {"_id": key}, {"$inc": {"writes": 1}}, upsert=True, session=self._session
+        # Set-based: one read, one update of those that exist, one insert of the others.
+        if not keys:
+            return
+        keys_collection = self._db.record_keys
+        cursor = keys_collection.find(
+            {"_id": {"$in": list(keys)}}, {"_id": 1}, session=self._session
+        )
+        existing = {document["_id"] for document in await cursor.to_list(None)}
+        if existing:
+            await keys_collection.update_many(
+                {"_id": {"$in": sorted(existing)}}, {"$inc": {"writes": 1}}, session=self._session
             )
+        missing = [{"_id": key, "writes": 1} for key in keys if key not in existing]
+        try:
+            if missing:
+                await keys_collection.insert_many(missing, session=self._session)
+        except (DuplicateKeyError, BulkWriteError) as error:
+            raise WriteConflict(str(error)) from error
 
     async def write(self, changes: Changes) -> None:
         positions = await self._allocate_positions(len(changes.events))
         for event, position in zip(changes.events, positions, strict=True):
             event.position = position
         claims = [{"_id": k, "record_id": r} for k, r in changes.claimed_keys.items()]
+        # Releases first: within a batch a unique value can pass from one record to another.
+        if changes.released_keys:
+            await self._db.record_keys.delete_many(
+                {"_id": {"$in": changes.released_keys}}, session=self._session
+            )
         try:
-            # The inserts that can collide go first, before anything is overwritten.
+            # The inserts that can collide go next, before anything is overwritten.
             if claims:
                 await self._db.record_keys.insert_many(claims, session=self._session)
             if changes.events:
@@ -185,13 +204,8 @@ class MongoTransaction(MongoReader):
             if self._session is None:
                 await self._undo_inserts(claims, changes.events)
             raise WriteConflict(str(error)) from error
-        if changes.released_keys:
-            await self._db.record_keys.delete_many(
-                {"_id": {"$in": changes.released_keys}}, session=self._session
-            )
         created_at = {e.stream: e.position for e in changes.events if e.version == 1 and e.position}
-        for write in changes.records:
-            await self._write_record(write.state, write.lookups, created_at.get(write.state.stream))
+        await self._write_records(changes.records, created_at)
         if changes.deleted_records:
             await self._db.records.delete_many(
                 {"_id": {"$in": [r.id for r in changes.deleted_records]}}, session=self._session
@@ -211,19 +225,33 @@ class MongoTransaction(MongoReader):
             await self._db.record_keys.delete_one(claim)
         await self._db.events.delete_many({"_id": {"$in": [e.id for e in events]}})
 
-    async def _write_record(self, state: RecordState, lookups: Any, seq: int | None) -> None:
-        document = state.model_dump(mode="json")
-        document["_id"] = document.pop("id")
-        document["lookup"] = [{"a": lookup.attribute, "v": lookup.token} for lookup in lookups]
-        if seq is not None:
-            # The position of RecordCreated: the creation order that assert rule 4 needs.
-            document["seq"] = seq
-            await self._db.records.insert_one(document, session=self._session)
-            return
-        del document["created_at"]
-        await self._db.records.update_one(
-            {"_id": document.pop("_id")}, {"$set": document}, session=self._session
-        )
+    async def _write_records(
+        self, writes: Sequence[RecordWrite], created_at: Mapping[str, int | None]
+    ) -> None:
+        new: list[Document] = []
+        updates: list[tuple[Document, Document]] = []  # (filter, update)
+        for write in writes:
+            document = write.state.model_dump(mode="json")
+            document["_id"] = document.pop("id")
+            document["lookup"] = [
+                {"a": entry.attribute, "v": entry.token} for entry in write.lookups
+            ]
+            seq = created_at.get(write.state.stream)
+            if seq is not None:
+                # The position of RecordCreated: the creation order that assert rule 4 needs.
+                new.append({**document, "seq": seq})
+            else:
+                del document["created_at"]
+                updates.append(({"_id": document.pop("_id")}, {"$set": document}))
+        if new:
+            await self._db.records.insert_many(new, session=self._session)
+        if updates and self._session is not None:
+            operations = [UpdateOne(match, change) for match, change in updates]
+            await self._db.records.bulk_write(operations, ordered=False, session=self._session)
+        else:
+            # mongomock's bulk_write refuses pymongo's UpdateOne (TypeError): one at a time.
+            for match, change in updates:
+                await self._db.records.update_one(match, change, session=self._session)
 
     async def _allocate_positions(self, count: int) -> range:
         if count == 0:

@@ -253,6 +253,8 @@ class SqliteTransaction(SqliteReader):
 
     def _write(self, changes: Changes) -> None:
         execute, many = self._connection.execute, self._connection.executemany
+        # Releases first: within a batch a unique value can pass from one record to another.
+        many("DELETE FROM record_keys WHERE key = ?", [(k,) for k in changes.released_keys])
         many(
             "INSERT INTO record_keys (key, record_id) VALUES (?, ?)",
             list(changes.claimed_keys.items()),
@@ -275,8 +277,6 @@ class SqliteTransaction(SqliteReader):
                 for e in changes.events
             ],
         )
-        if changes.released_keys:
-            many("DELETE FROM record_keys WHERE key = ?", [(k,) for k in changes.released_keys])
         created = {e.stream: e.position for e in changes.events if e.version == 1}
         for write in changes.records:
             self._write_record(write, created.get(write.state.stream))
