@@ -202,6 +202,25 @@ COMPONENTS: dict[str, Schema] = {
         "type": "object",
         "additionalProperties": NULLABLE_JSON,
     },
+    "BatchItem": {
+        "type": "object",
+        "required": ["index", "status", "created", "changed"],
+        "properties": {
+            "index": {"type": "integer"},
+            "status": {"type": "integer", "description": "201, 200, 4xx; 424 = not written"},
+            "created": {"type": "boolean"},
+            "changed": {"type": "boolean"},
+            "record": ref("Record"),
+            "errors": {"type": "array"},
+        },
+    },
+    "BatchTotals": {
+        "type": "object",
+        "required": ["created", "updated", "unchanged", "failed"],
+        "properties": {
+            name: {"type": "integer"} for name in ("created", "updated", "unchanged", "failed")
+        },
+    },
     "Pagination": {
         "type": "object",
         "required": ["total", "count", "totalPages", "currentPage", "previousPage", "nextPage"],
@@ -320,6 +339,45 @@ PATHS: dict[str, Schema] = {
                 }
             ],
             requestBody=json_body(ref("RecordBody")),
+        ),
+    },
+    "/v2/crm/{objectSlug}/batch": {
+        "parameters": [SLUG],
+        "put": operation(
+            "Assert up to 1000 records in one transaction (an extension of the Zeeg API)",
+            {
+                "200": answer(
+                    "Every record's result, in input order.",
+                    envelope(
+                        200,
+                        results={"type": "array", "items": ref("BatchItem")},
+                        totals=ref("BatchTotals"),
+                    ),
+                ),
+            },
+            parameters=[
+                {
+                    "name": "matchingAttribute",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            ],
+            requestBody=json_body(
+                {
+                    "type": "object",
+                    "required": ["records"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "records": {"type": "array", "maxItems": 1000, "items": ref("RecordBody")},
+                        "allOrNone": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "Write nothing if any record fails (then 400).",
+                        },
+                    },
+                }
+            ),
         ),
     },
     "/v2/crm/{objectSlug}/{id}": {

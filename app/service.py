@@ -520,6 +520,8 @@ class _Batch:
         self, schema: ObjectSchema, attribute: Attribute, metadata: EventMetadata, now: datetime
     ) -> None:
         self.schema, self.attribute, self.metadata, self.now = schema, attribute, metadata, now
+        # Looked up once: most objects have few unique attributes, often none.
+        self.unique = [a for a in schema.attributes if a.is_unique]
         self.states: dict[str, RecordState] = {}  # every record the batch read or wrote
         self.by_token: dict[str, str] = {}  # matching token -> record id
         self.owners: dict[str, str | None] = {}  # unique key -> owner, as the batch goes
@@ -545,10 +547,10 @@ class _Batch:
         for token, record in found.items():
             self.states[record.id] = record
             self.by_token[token] = record.id
-        keys = {k for r in found.values() for k in record_projection.unique_keys(schema, r)}
+        keys = {k for r in found.values() for k in self._unique_keys(r.values)}
         related_ids: set[str] = set()
         for item in values:
-            keys |= set(record_projection.unique_keys_of_values(schema, item))
+            keys |= self._unique_keys(item).keys()
             for attribute in schema.active_attributes():
                 if attribute.related_object and item.get(attribute.key):
                     related_ids.update(item[attribute.key])
@@ -611,9 +613,16 @@ class _Batch:
                     f"'{attribute.key}' (relation): no record {', '.join(missing)} in '{target}'.",
                 )
 
+    def _unique_keys(self, values: Mapping[str, Any]) -> dict[str, str]:
+        if not self.unique:
+            return {}
+        return record_projection.unique_keys_of_values(self.schema, values, self.unique)
+
     def _move_keys(self, before: RecordState | None, after: RecordState) -> None:
-        old = record_projection.unique_keys(self.schema, before) if before else {}
-        new = record_projection.unique_keys(self.schema, after)
+        if not self.unique:
+            return
+        old = self._unique_keys(before.values) if before else {}
+        new = self._unique_keys(after.values)
         taken = [
             a for k, a in new.items() if k not in old and self.owners.get(k) not in (None, after.id)
         ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain.events import Event, EventType
-from app.domain.objects import ObjectSchema
+from app.domain.objects import Attribute, ObjectSchema
 from app.domain.records import RecordState
 from app.domain.values import lookup_token, lookup_tokens
 
@@ -22,7 +22,8 @@ class Lookup:
 
 def apply(state: RecordState | None, event: Event) -> RecordState:
     if event.type is EventType.RECORD_CREATED:
-        return RecordState(
+        # The event's data was validated when it was decided, or read back from the log.
+        return RecordState.model_construct(
             id=event.stream.removeprefix("record-"),
             workspace=event.workspace,
             object_slug=event.data["object_slug"],
@@ -83,9 +84,12 @@ def unique_keys(schema: ObjectSchema, state: RecordState) -> dict[str, str]:
     return unique_keys_of_values(schema, state.values)
 
 
-def unique_keys_of_values(schema: ObjectSchema, values: Mapping[str, Any]) -> dict[str, str]:
+def unique_keys_of_values(
+    schema: ObjectSchema, values: Mapping[str, Any], attributes: list[Attribute] | None = None
+) -> dict[str, str]:
+    """Unique key -> attribute of these values; `attributes` narrows the search."""
     keys = {}
-    for attribute in schema.attributes:
+    for attribute in attributes if attributes is not None else schema.attributes:
         value = values.get(attribute.key)
         if attribute.is_unique and value is not None:
             token = lookup_token(attribute, value)

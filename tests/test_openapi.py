@@ -63,6 +63,13 @@ async def test_real_answers_match_the_documented_schemas(api: Api) -> None:
     check(spec, "/v2/crm/objects", "get", 200, objects.json())
     bad = await api.put("products", "sku", {"sku": 1})
     check(spec, "/v2/crm/{objectSlug}", "put", 400, bad.json())
+    batch = await api.client.put(
+        "/v2/crm/products/batch",
+        params={"matchingAttribute": "sku"},
+        json={"records": [{"sku": "B"}, {"sku": 2}]},
+        headers=headers,
+    )
+    check(spec, "/v2/crm/{objectSlug}/batch", "put", 200, batch.json())
     gone = await api.client.delete(f"/v2/crm/products/{record_id}", headers=headers)
     check(spec, "/v2/crm/{objectSlug}/{id}", "delete", 200, gone.json())
 

@@ -233,12 +233,30 @@ def lookup_tokens(attribute: Attribute, value: Any) -> list[str]:
 
 def lookup_token(attribute: Attribute, value: Any) -> str:
     """The exact-equality form of one validated, non-null scalar value."""
-    if attribute.type is AttributeType.CHECKBOX:
-        return "true" if value else "false"
-    if attribute.type in (AttributeType.NUMBER, AttributeType.CURRENCY, AttributeType.RATING):
-        return repr(value)
-    if attribute.type in (AttributeType.SELECT, AttributeType.STATUS, AttributeType.MULTISELECT):
-        return str(value["id"])
-    if attribute.type is AttributeType.EMAILS:
-        return str(value).casefold()
-    return str(value)
+    return TOKENS.get(attribute.type, str)(value)
+
+
+def _option_token(value: Any) -> str:
+    return str(value["id"])
+
+
+def _checkbox_token(value: Any) -> str:
+    return "true" if value else "false"
+
+
+def _email_token(value: Any) -> str:
+    return str(value).casefold()
+
+
+# Types whose token is not simply str(value). Numbers use repr: stored numbers are already
+# normalised (29.0 -> 29), so equal numbers have equal tokens.
+TOKENS: dict[AttributeType, Callable[[Any], str]] = {
+    AttributeType.CHECKBOX: _checkbox_token,
+    AttributeType.NUMBER: repr,
+    AttributeType.CURRENCY: repr,
+    AttributeType.RATING: repr,
+    AttributeType.SELECT: _option_token,
+    AttributeType.STATUS: _option_token,
+    AttributeType.MULTISELECT: _option_token,
+    AttributeType.EMAILS: _email_token,
+}

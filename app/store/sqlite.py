@@ -18,6 +18,7 @@ import json
 import random
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -278,8 +279,7 @@ class SqliteTransaction(SqliteReader):
             ],
         )
         created = {e.stream: e.position for e in changes.events if e.version == 1}
-        for write in changes.records:
-            self._write_record(write, created.get(write.state.stream))
+        self._write_records(changes.records, created)
         for record in changes.deleted_records:
             self._delete_record(record)
         many(
@@ -287,53 +287,77 @@ class SqliteTransaction(SqliteReader):
             [(s.workspace, s.slug, s.model_dump_json()) for s in changes.objects],
         )
 
-    def _write_record(self, write: RecordWrite, created_at_position: int | None) -> None:
-        state, execute = write.state, self._connection.execute
-        wanted = {(lookup.attribute, lookup.token) for lookup in write.lookups}
-        if created_at_position is not None:
-            # The position of RecordCreated: the creation order that assert rule 4 needs.
-            seq, held = created_at_position, set()
-            execute(
-                "INSERT INTO records (id, workspace, object_slug, seq, state) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (state.id, state.workspace, state.object_slug, seq, state.model_dump_json()),
+    def _write_records(self, writes: Sequence[RecordWrite], created: dict[str, int | None]) -> None:
+        """Every record of a commit in a few set-based statements, whatever their number."""
+        many = self._connection.executemany
+        new = [w for w in writes if created.get(w.state.stream) is not None]
+        updated = [w for w in writes if created.get(w.state.stream) is None]
+        seqs: dict[str, int] = {w.state.id: created[w.state.stream] or 0 for w in new}
+        many(
+            "INSERT INTO records (id, workspace, object_slug, seq, state) VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    w.state.id,
+                    w.state.workspace,
+                    w.state.object_slug,
+                    seqs[w.state.id],
+                    w.state.model_dump_json(),
+                )
+                for w in new
+            ],
+        )
+        held: dict[str, set[tuple[str, str]]] = {w.state.id: set() for w in writes}
+        if updated:
+            ids = [w.state.id for w in updated]
+            marks = _marks(len(ids))
+            seqs.update(self._rows(f"SELECT id, seq FROM records WHERE id IN ({marks})", ids))
+            for record_id, attribute, token in self._rows(
+                "SELECT record_id, attribute, token FROM record_lookups "
+                f"WHERE record_id IN ({marks})",
+                ids,
+            ):
+                held[record_id].add((attribute, token))
+            many(
+                "UPDATE records SET state = ? WHERE id = ?",
+                [(w.state.model_dump_json(), w.state.id) for w in updated],
             )
-            self._count(state, seq, +1)
-        else:
-            (seq,) = execute("SELECT seq FROM records WHERE id = ?", (state.id,)).fetchone()
-            execute(
-                "UPDATE records SET state = ? WHERE id = ?", (state.model_dump_json(), state.id)
-            )
-            rows = execute(
-                "SELECT attribute, token FROM record_lookups WHERE record_id = ?", (state.id,)
-            )
-            held = {(attribute, token) for attribute, token in rows}
         # Only the lookups that changed are touched: each one is a page write.
-        key = (state.workspace, state.object_slug)
-        self._connection.executemany(
+        removed, added = [], []
+        for write in writes:
+            state, seq = write.state, seqs[write.state.id]
+            wanted = {(lookup.attribute, lookup.token) for lookup in write.lookups}
+            key = (state.workspace, state.object_slug)
+            removed += [(*key, a, t, seq) for a, t in held[state.id] - wanted]
+            added += [(*key, a, t, seq, state.id) for a, t in wanted - held[state.id]]
+        many(
             "DELETE FROM record_lookups WHERE workspace = ? AND object_slug = ? "
             "AND attribute = ? AND token = ? AND seq = ?",
-            [(*key, attribute, token, seq) for attribute, token in held - wanted],
+            removed,
         )
-        self._connection.executemany(
+        many(
             "INSERT INTO record_lookups "
             "(workspace, object_slug, attribute, token, seq, record_id) VALUES (?, ?, ?, ?, ?, ?)",
-            [(*key, attribute, token, seq, state.id) for attribute, token in wanted - held],
+            added,
         )
+        buckets = Counter(
+            (w.state.workspace, w.state.object_slug, seqs[w.state.id] // BUCKET_WIDTH) for w in new
+        )
+        self._count([(*bucket, live) for bucket, live in buckets.items()])
 
     def _delete_record(self, record: RecordState) -> None:
         execute = self._connection.execute
         (seq,) = execute("SELECT seq FROM records WHERE id = ?", (record.id,)).fetchone()
         execute("DELETE FROM records WHERE id = ?", (record.id,))
         execute("DELETE FROM record_lookups WHERE record_id = ?", (record.id,))
-        self._count(record, seq, -1)
+        self._count([(record.workspace, record.object_slug, seq // BUCKET_WIDTH, -1)])
 
-    def _count(self, record: RecordState, seq: int, change: int) -> None:
-        self._connection.execute(
+    def _count(self, changes: list[tuple[str, str, int, int]]) -> None:
+        """Add to the live counts of (workspace, object, bucket)."""
+        self._connection.executemany(
             "INSERT INTO record_buckets (workspace, object_slug, bucket, live) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (workspace, object_slug, bucket) "
             "DO UPDATE SET live = live + excluded.live",
-            (record.workspace, record.object_slug, seq // BUCKET_WIDTH, change),
+            changes,
         )
 
 

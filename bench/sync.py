@@ -1,0 +1,201 @@
+"""Sync at speed: single asserts, batch import, and the baselines they are judged by.
+
+All in one run, on the embedded store (synchronous=full, the default), in-process ASGI:
+- one REST assert, one GraphQL assert, and the same upsert by a minimal baseline (Starlette
+  and a direct SQLite upsert: no events, no validation, no GraphQL);
+- a batch import of 100k records (half new, half updates) through PUT /batch, in records/s;
+- raw SQLite inserts of the same rows in one transaction, the physical reference;
+- the same 100k import again, changing nothing: its rate and the events it appended (0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from app.server import create_app
+from app.service import Service
+from app.settings import Settings
+from app.store import open_store
+
+SINGLE_ASSERTS = 400
+ROUNDS = 5
+IMPORT_SIZE = 100_000
+BATCH = 1_000
+TOKEN = "bench-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+GRAPHQL_ASSERT = """mutation($a: JSON!) { assertRecord(objectSlug: "products",
+  matchingAttribute: "sku", attributes: $a) { success status record { id version } } }"""
+
+
+def product(n: int, price: float) -> dict[str, Any]:
+    return {"sku": f"SKU-{n:07d}", "price": price, "inventory_count": n % 500}
+
+
+def baseline_app(path: str) -> Starlette:
+    """The least a gateway could do for the same PUT: parse, upsert one row, answer."""
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = full")
+    connection.execute(
+        "CREATE TABLE products (sku TEXT PRIMARY KEY, price REAL, inventory_count INTEGER)"
+    )
+
+    async def upsert(request: Request) -> JSONResponse:
+        body = json.loads(await request.body())
+        connection.execute(
+            "INSERT INTO products (sku, price, inventory_count) VALUES (?, ?, ?) "
+            "ON CONFLICT (sku) DO UPDATE SET price = excluded.price, "
+            "inventory_count = excluded.inventory_count",
+            (body["sku"], body.get("price"), body.get("inventory_count")),
+        )
+        return JSONResponse({"success": True, "status": 200, "record": body})
+
+    return Starlette(routes=[Route("/v2/crm/products", upsert, methods=["PUT"])])
+
+
+async def per_call(call: Callable[[int], Awaitable[None]], rounds: list[int]) -> float:
+    """Median seconds per call over rounds of SINGLE_ASSERTS calls."""
+    timings = []
+    for round_ in rounds:
+        started = time.perf_counter()
+        for n in range(SINGLE_ASSERTS):
+            await call(round_ * SINGLE_ASSERTS + n)
+        timings.append((time.perf_counter() - started) / SINGLE_ASSERTS)
+    return statistics.median(timings)
+
+
+async def gateway(folder: Path) -> tuple[httpx.AsyncClient, Service, Any]:
+    store = await open_store(f"sqlite:///{folder}/crm.db")
+    app = create_app(Settings(bootstrap_token=TOKEN), store=store)
+    lifespan = app.router.lifespan_context(app)
+    await lifespan.__aenter__()
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b")
+    for body in ({"slug": "products", "singularName": "Product", "pluralName": "Products"},):
+        await client.post("/v2/crm/objects", json=body, headers=AUTH)
+    for attribute in (
+        {"label": "SKU", "type": "text", "isUnique": True},
+        {"label": "Price", "type": "number"},
+        {"label": "Inventory Count", "type": "number"},
+    ):
+        await client.post("/v2/crm/objects/products/attributes", json=attribute, headers=AUTH)
+    return client, app.state.service, lifespan
+
+
+async def import_rows(client: httpx.AsyncClient, rows: list[dict[str, Any]]) -> dict[str, int]:
+    totals: dict[str, int] = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+    for start in range(0, len(rows), BATCH):
+        response = await client.put(
+            "/v2/crm/products/batch",
+            params={"matchingAttribute": "sku"},
+            json={"records": rows[start : start + BATCH]},
+            headers=AUTH,
+        )
+        for name, count in response.json()["totals"].items():
+            totals[name] += count
+    return totals
+
+
+def raw_inserts(path: str, rows: list[dict[str, Any]]) -> float:
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = full")
+    connection.execute("CREATE TABLE products (sku TEXT PRIMARY KEY, price REAL, inventory_count)")
+    started = time.perf_counter()
+    connection.execute("BEGIN")
+    connection.executemany(
+        "INSERT INTO products VALUES (?, ?, ?)",
+        [(r["sku"], r["price"], r["inventory_count"]) for r in rows],
+    )
+    connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return len(rows) / elapsed
+
+
+async def run() -> list[tuple[str, str]]:
+    with tempfile.TemporaryDirectory() as folder:
+        client, service, lifespan = await gateway(Path(folder))
+        baseline = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=baseline_app(f"{folder}/baseline.db")),
+            base_url="http://b",
+        )
+
+        async def rest(n: int) -> None:
+            await client.put(
+                "/v2/crm/products",
+                params={"matchingAttribute": "sku"},
+                json=product(n % 50, n),
+                headers=AUTH,
+            )
+
+        async def graphql(n: int) -> None:
+            await client.post(
+                "/graphql",
+                json={"query": GRAPHQL_ASSERT, "variables": {"a": product(n % 50, n)}},
+                headers=AUTH,
+            )
+
+        async def minimal(n: int) -> None:
+            await baseline.put(
+                "/v2/crm/products", params={"matchingAttribute": "sku"}, json=product(n % 50, n)
+            )
+
+        single: dict[str, list[float]] = {"rest": [], "graphql": [], "baseline": []}
+        for round_ in range(ROUNDS):  # alternate, so that noise hits all three alike
+            for name, call in (("rest", rest), ("graphql", graphql), ("baseline", minimal)):
+                single[name].append(await per_call(call, [round_]))
+        rest_s, graphql_s, baseline_s = (statistics.median(single[k]) for k in single)
+
+        half = IMPORT_SIZE // 2
+        await import_rows(client, [product(100 + n, 1.0) for n in range(half)])  # existing half
+        rows = [product(100 + n, 2.0) for n in range(IMPORT_SIZE)]  # half updates, half new
+        started = time.perf_counter()
+        totals = await import_rows(client, rows)
+        import_rate = IMPORT_SIZE / (time.perf_counter() - started)
+
+        events_before = len(await service.store.read_log(0, 10_000_000))
+        started = time.perf_counter()
+        rerun = await import_rows(client, rows)
+        rerun_rate = IMPORT_SIZE / (time.perf_counter() - started)
+        appended = len(await service.store.read_log(0, 10_000_000)) - events_before
+
+        raw_rate = raw_inserts(f"{folder}/raw.db", rows)
+        await client.aclose()
+        await baseline.aclose()
+        await lifespan.__aexit__(None, None, None)
+        await service.store.close()
+
+    rest_rate = 1 / rest_s
+    return [
+        ("one REST assert", f"{rest_s * 1e6:8.0f} µs"),
+        ("one GraphQL assert", f"{graphql_s * 1e6:8.0f} µs"),
+        ("minimal baseline upsert (Starlette+SQLite)", f"{baseline_s * 1e6:8.0f} µs"),
+        ("REST / baseline (target ≤ 2)", f"{rest_s / baseline_s:8.2f}×"),
+        ("GraphQL / REST (target ≤ 1.3)", f"{graphql_s / rest_s:8.2f}×"),
+        (f"batch import {IMPORT_SIZE:,} (half new)", f"{import_rate:8.0f} rec/s"),
+        ("  its totals", f"created {totals['created']}, updated {totals['updated']}"),
+        ("raw SQLite insert, same rows", f"{raw_rate:8.0f} rows/s"),
+        ("batch / raw (target ≥ 0.3)", f"{import_rate / raw_rate:8.2f}×"),
+        ("batch / one REST assert per record (≥ 20)", f"{import_rate / rest_rate:8.1f}×"),
+        ("re-run changing nothing", f"{rerun_rate:8.0f} rec/s, {rerun['unchanged']} unchanged"),
+        ("  events appended by the re-run (target 0)", f"{appended:8d}"),
+    ]
+
+
+if __name__ == "__main__":
+    for name, value in asyncio.run(run()):
+        print(f"{name:<44} {value}")
