@@ -1,11 +1,15 @@
-"""`crm-gateway serve | tokens create`."""
+"""`crm-gateway serve | tokens create | import`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
+from pathlib import Path
+
+import httpx
 
 from app.auth import READ, SCOPES
 from app.domain.errors import DomainError
@@ -40,6 +44,18 @@ def _parser() -> argparse.ArgumentParser:
         help="repeat for several scopes (default crm:read)",
     )
     create.add_argument("--database-url", help=DATABASE_URL_HELP)
+
+    sync = commands.add_parser(
+        "import", help="assert every row of a CSV or JSON Lines file through a running gateway"
+    )
+    sync.add_argument("file", type=Path, help="a .csv (with a header) or .jsonl file")
+    sync.add_argument("--object", required=True, help="the object's slug, e.g. products")
+    sync.add_argument("--match", required=True, help="the matching attribute, e.g. sku")
+    sync.add_argument("--batch", type=int, default=500, help="records a request (1-1000)")
+    sync.add_argument("--url", default="http://127.0.0.1:8000", help="the gateway")
+    sync.add_argument("--token", help="bearer token (default: $CRM_TOKEN)")
+    sync.add_argument("--rejects", type=Path, help="where failed rows go (FILE.rejects.jsonl)")
+    sync.add_argument("--retries", type=int, default=5, help="per request, on 429/5xx")
     return parser
 
 
@@ -68,6 +84,8 @@ async def create_token(settings: Settings, workspace: str, scopes: list[str]) ->
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "import":
+        return import_file(args)
     settings = Settings.from_env(
         database_url=args.database_url,
         host=getattr(args, "host", None),
@@ -90,6 +108,39 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     print(token)
+    return 0
+
+
+def import_file(args: argparse.Namespace) -> int:
+    """0: every row asserted; 1: some rows failed (see the rejects file); 2: could not run."""
+    from app.importer import Importer, ImportFailed, Options
+
+    token = args.token or os.environ.get("CRM_TOKEN", "")
+    if not token:
+        print("error: give --token or set CRM_TOKEN.", file=sys.stderr)
+        return 2
+    if not 1 <= args.batch <= 1000:
+        print("error: --batch must be 1-1000.", file=sys.stderr)
+        return 2
+    options = Options(
+        path=args.file,
+        object_slug=args.object,
+        match=args.match,
+        batch=args.batch,
+        url=args.url,
+        token=token,
+        rejects=args.rejects,
+        retries=args.retries,
+    )
+    with httpx.Client(base_url=args.url, timeout=120) as client:
+        try:
+            totals = Importer(client, options).run()
+        except ImportFailed as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    if totals.failed:
+        print(f"{totals.failed} row(s) failed: see {options.rejects_path}", file=sys.stderr)
+        return 1
     return 0
 
 
