@@ -54,8 +54,36 @@ OBJECT_SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type"
 ATTRIBUTE_KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "description": 'The record version last seen (its ETag, e.g. "3"; "0" on an assert: no '
+    "record may match). Another version → 409 with currentVersion.",
+    "schema": {"type": "string"},
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "description": "A repeat with the same key replays the first answer; the same key with "
+    "another body → 409.",
+    "schema": {"type": "string", "maxLength": 255},
+}
+CONFLICT = {
+    "409": {
+        "description": "Version or idempotency-key conflict.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+}
+
+
 def operation(summary: str, responses: dict[str, Schema], **extra: Any) -> Schema:
     return {"summary": summary, "responses": {**responses, **ERRORS}, **extra}
+
+
+def guarded(summary: str, responses: dict[str, Schema], header: Schema, **extra: Any) -> Schema:
+    """An operation that takes If-Match or Idempotency-Key and can answer 409."""
+    parameters = [*extra.pop("parameters", []), header]
+    return operation(summary, {**responses, **CONFLICT}, parameters=parameters, **extra)
 
 
 COMPONENTS: dict[str, Schema] = {
@@ -319,12 +347,13 @@ PATHS: dict[str, Schema] = {
                 },
             ],
         ),
-        "post": operation(
+        "post": guarded(
             "Create a record",
             {"201": answer("Created.", envelope(201, record=ref("Record")))},
+            IDEMPOTENCY_KEY,
             requestBody=json_body(ref("RecordBody")),
         ),
-        "put": operation(
+        "put": guarded(
             "Assert: update the record whose matchingAttribute equals the value, or create it",
             {
                 "200": answer("Updated (or unchanged).", envelope(200, record=ref("Record"))),
@@ -338,6 +367,7 @@ PATHS: dict[str, Schema] = {
                     "schema": {"type": "string"},
                 }
             ],
+            header=IF_MATCH,
             requestBody=json_body(ref("RecordBody")),
         ),
     },
@@ -383,21 +413,24 @@ PATHS: dict[str, Schema] = {
     "/v2/crm/{objectSlug}/{id}": {
         "parameters": [SLUG, RECORD_ID],
         "get": operation("One record", {"200": RECORD_200}),
-        "patch": operation(
+        "patch": guarded(
             "Partial update: only the given attributes change",
             {"200": RECORD_200},
+            IF_MATCH,
             requestBody=json_body(ref("RecordBody")),
         ),
-        "delete": operation(
+        "delete": guarded(
             "Delete a record",
             {"200": answer("Deleted.", envelope(200, message={"const": "Record deleted."}))},
+            IF_MATCH,
         ),
     },
     "/v2/crm/{objectSlug}/{id}/relation": {
         "parameters": [SLUG, RECORD_ID],
-        "patch": operation(
+        "patch": guarded(
             "Add and remove ids of a relation or user attribute",
             {"200": RECORD_200},
+            IF_MATCH,
             requestBody=json_body(
                 {
                     "type": "object",

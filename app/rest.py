@@ -13,7 +13,14 @@ from starlette.routing import Route
 
 from app import rest_standard
 from app.auth import authenticate
-from app.domain.errors import DomainError, FieldError, NotFound, ValidationFailed, field_error
+from app.domain.errors import (
+    DomainError,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    VersionMismatch,
+    field_error,
+)
 from app.domain.events import Source
 from app.domain.objects import Attribute, AttributePatch, AttributeSpec, ObjectSchema
 from app.service import NOT_APPLIED, BatchItem, Context, RecordPage, RecordView, Service
@@ -51,17 +58,15 @@ def success(status: int, **payload: Any) -> JSONResponse:
 
 
 def failure(error: DomainError) -> JSONResponse:
-    return JSONResponse(
-        {
-            "success": False,
-            "status": error.status,
-            "message": error.message,
-            "errors": [
-                {"field": e.field, "code": e.code, "message": e.message} for e in error.errors
-            ],
-        },
-        status_code=error.status,
-    )
+    body: dict[str, Any] = {
+        "success": False,
+        "status": error.status,
+        "message": error.message,
+        "errors": [{"field": e.field, "code": e.code, "message": e.message} for e in error.errors],
+    }
+    if isinstance(error, VersionMismatch):
+        body["currentVersion"] = error.current_version
+    return JSONResponse(body, status_code=error.status)
 
 
 def timestamp(value: Any) -> str:
@@ -174,6 +179,19 @@ def immutable(body: dict[str, Any], names: set[str]) -> None:
         raise ValidationFailed.of(
             [FieldError(name, "immutable", f"'{name}' can't be changed.") for name in fixed]
         )
+
+
+def expected_version(request: Request) -> int | None:
+    """If-Match: "3" (or W/"3", or 3): the version the client last saw. None when absent."""
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    tag = raw.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise field_error(
+            "If-Match", "invalid_if_match", 'If-Match takes a record version, like "3".'
+        )
+    return int(tag)
 
 
 def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -299,7 +317,9 @@ async def record_response(
     request: Request, ctx: Context, slug: str, status: int, record: RecordView
 ) -> JSONResponse:
     key = rest_standard.RESPONSE_KEYS.get(slug, "record")
-    return success(status, **{key: await shaped(request, ctx, slug, record)})
+    response = success(status, **{key: await shaped(request, ctx, slug, record)})
+    response.headers["ETag"] = f'"{record.version}"'  # for If-Match on the next write
+    return response
 
 
 async def answered(slug: str, call: Awaitable[T]) -> T:
@@ -316,7 +336,8 @@ async def create_record(request: Request) -> JSONResponse:
     ctx = await request_context(request)
     slug = request.path_params["object_slug"]
     body = record_body(slug, await json_object(request))
-    record = await answered(slug, service_of(request).create_record(ctx, slug, body))
+    key = request.headers.get("idempotency-key")
+    record = await answered(slug, service_of(request).create_record(ctx, slug, body, key))
     return await record_response(request, ctx, slug, 201, record)
 
 
@@ -327,7 +348,11 @@ async def assert_record(request: Request) -> JSONResponse:
     result = await answered(
         slug,
         service_of(request).assert_record(
-            ctx, slug, request.query_params.get("matchingAttribute"), body
+            ctx,
+            slug,
+            request.query_params.get("matchingAttribute"),
+            body,
+            expected_version(request),
         ),
     )
     return await record_response(request, ctx, slug, 201 if result.created else 200, result.record)
@@ -424,7 +449,9 @@ async def update_record(request: Request) -> JSONResponse:
     body = record_body(slug, await json_object(request))
     record = await answered(
         slug,
-        service_of(request).update_record(ctx, slug, request.path_params["record_id"], body),
+        service_of(request).update_record(
+            ctx, slug, request.path_params["record_id"], body, expected_version(request)
+        ),
     )
     return await record_response(request, ctx, slug, 200, record)
 
@@ -443,6 +470,7 @@ async def update_relation(request: Request) -> JSONResponse:
             body.get("attributeSlug"),
             body.get("add"),
             body.get("remove"),
+            expected_version(request),
         ),
     )
     return await record_response(request, ctx, slug, 200, record)
@@ -451,7 +479,10 @@ async def update_relation(request: Request) -> JSONResponse:
 async def delete_record(request: Request) -> JSONResponse:
     ctx = await request_context(request)
     await service_of(request).delete_record(
-        ctx, request.path_params["object_slug"], request.path_params["record_id"]
+        ctx,
+        request.path_params["object_slug"],
+        request.path_params["record_id"],
+        expected_version(request),
     )
     return success(200, message="Record deleted.")
 

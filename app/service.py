@@ -8,6 +8,8 @@ a concurrent write (the lookup-key document, the stream version or a unique key)
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,9 +25,11 @@ from app.domain.errors import (
     Contention,
     DomainError,
     FieldError,
+    IdempotencyConflict,
     NotFound,
     UniqueConflict,
     ValidationFailed,
+    VersionMismatch,
     field_error,
 )
 from app.domain.events import Event, EventMetadata, Source
@@ -33,7 +37,15 @@ from app.domain.ids import new_id
 from app.domain.objects import Attribute, AttributePatch, AttributeSpec, ObjectSchema
 from app.domain.records import RecordState
 from app.domain.values import lookup_tokens, validate_value, validate_values
-from app.store.base import Changes, Reader, RecordWrite, Store, Transaction, WriteConflict
+from app.store.base import (
+    Changes,
+    IdempotentCall,
+    Reader,
+    RecordWrite,
+    Store,
+    Transaction,
+    WriteConflict,
+)
 from projections import objects as object_projection
 from projections import records as record_projection
 
@@ -56,11 +68,12 @@ class Context:
     def workspace(self) -> str:
         return self.principal.workspace
 
-    def metadata(self) -> EventMetadata:
+    def metadata(self, idempotency_key: str | None = None) -> EventMetadata:
         return EventMetadata(
             actor_token_id=self.principal.token_id,
             source=self.source,
             request_id=self.request_id,
+            idempotency_key=idempotency_key,
         )
 
 
@@ -84,6 +97,27 @@ class RecordView:
             created_at=state.created_at,
             updated_at=state.updated_at,
             version=state.version,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object_slug": self.object_slug,
+            "attributes": self.attributes,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RecordView:
+        return cls(
+            id=data["id"],
+            object_slug=data["object_slug"],
+            attributes=dict(data["attributes"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            updated_at=datetime.fromisoformat(data["updated_at"]),
+            version=data["version"],
         )
 
 
@@ -265,9 +299,18 @@ class Service:
     # ---- record writes ------------------------------------------------------------------
 
     async def assert_record(
-        self, ctx: Context, slug: str, matching_key: str | None, body: Mapping[str, object]
+        self,
+        ctx: Context,
+        slug: str,
+        matching_key: str | None,
+        body: Mapping[str, object],
+        expected_version: int | None = None,
     ) -> AssertResult:
-        """SPEC section 3: find the record whose attribute equals the value; update or create."""
+        """SPEC section 3: find the record whose attribute equals the value; update or create.
+
+        With `expected_version`, the matched record must be at that version (0: no record
+        may match, so the assert can only create).
+        """
         ctx.principal.require(WRITE)
 
         async def attempt(tx: Transaction) -> AssertResult:
@@ -286,6 +329,7 @@ class Service:
             found = await tx.find_first(ctx.workspace, slug, attribute.key, tokens)
             # For a list (people's emails) the first of the body's values that matches wins.
             existing = next((found[t] for t in tokens if t in found), None)
+            _check_version(existing, expected_version)
             if existing is None:
                 return AssertResult(await self._create(tx, schema, values, ctx), created=True)
             return AssertResult(await self._update(tx, schema, existing, values, ctx), False)
@@ -340,18 +384,42 @@ class Service:
         return await self._run(attempt)
 
     async def create_record(
-        self, ctx: Context, slug: str, body: Mapping[str, object]
+        self,
+        ctx: Context,
+        slug: str,
+        body: Mapping[str, object],
+        idempotency_key: str | None = None,
     ) -> RecordView:
+        """Create a record. With an idempotency key, a repeat of the same request replays the
+        first answer, and the same key with another request is a 409."""
         ctx.principal.require(WRITE)
+        fingerprint = _fingerprint("create_record", slug, body)
+        if idempotency_key is not None:
+            _check_idempotency_key(idempotency_key)
 
         async def attempt(tx: Transaction) -> RecordView:
+            if idempotency_key is not None:
+                first = await tx.get_idempotent(ctx.workspace, idempotency_key)
+                if first is not None:
+                    if first.fingerprint != fingerprint:
+                        raise IdempotencyConflict(
+                            f"The Idempotency-Key '{idempotency_key}' was used for another "
+                            "request; use a new key for a new request."
+                        )
+                    return RecordView.from_json(first.response)
             schema = await _existing_object(tx, ctx.workspace, slug)
-            return await self._create(tx, schema, validate_values(schema, body), ctx)
+            values = validate_values(schema, body)
+            return await self._create(tx, schema, values, ctx, idempotency_key, fingerprint)
 
         return await self._run(attempt)
 
     async def update_record(
-        self, ctx: Context, slug: str, record_id: str, body: Mapping[str, object]
+        self,
+        ctx: Context,
+        slug: str,
+        record_id: str,
+        body: Mapping[str, object],
+        expected_version: int | None = None,
     ) -> RecordView:
         """A partial update: only the given attributes change."""
         ctx.principal.require(WRITE)
@@ -360,6 +428,7 @@ class Service:
             schema = await _existing_object(tx, ctx.workspace, slug)
             values = validate_values(schema, body)
             record = await _existing_record(tx, schema, record_id)
+            _check_version(record, expected_version)
             return await self._update(tx, schema, record, values, ctx)
 
         return await self._run(attempt)
@@ -372,6 +441,7 @@ class Service:
         attribute_key: object,
         add: object,
         remove: object,
+        expected_version: int | None = None,
     ) -> RecordView:
         """Add and remove ids of a relation or user attribute, leaving the others."""
         ctx.principal.require(WRITE)
@@ -382,19 +452,23 @@ class Service:
             added = validate_value(attribute, add if add is not None else [])
             removed = validate_value(attribute, remove if remove is not None else [])
             record = await _existing_record(tx, schema, record_id)
+            _check_version(record, expected_version)
             current = record.values.get(attribute.key)
             ids = domain_records.changed_list(current, added, removed)
             return await self._update(tx, schema, record, {attribute.key: ids}, ctx)
 
         return await self._run(attempt)
 
-    async def delete_record(self, ctx: Context, slug: str, record_id: str) -> None:
+    async def delete_record(
+        self, ctx: Context, slug: str, record_id: str, expected_version: int | None = None
+    ) -> None:
         """RecordDeleted; its keys are released and other records stop pointing at it."""
         ctx.principal.require(WRITE)
 
         async def attempt(tx: Transaction) -> None:
             schema = await _existing_object(tx, ctx.workspace, slug)
             record = await _existing_record(tx, schema, record_id)
+            _check_version(record, expected_version)
             now, metadata = self._clock(), ctx.metadata()
             changes = Changes(
                 events=[domain_records.decide_delete(record, metadata, now)],
@@ -417,16 +491,28 @@ class Service:
         await self._run(attempt)
 
     async def _create(
-        self, tx: Transaction, schema: ObjectSchema, values: dict[str, Any], ctx: Context
+        self,
+        tx: Transaction,
+        schema: ObjectSchema,
+        values: dict[str, Any],
+        ctx: Context,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
     ) -> RecordView:
         await _check_relations(tx, schema, values)
         event = domain_records.decide_create(
-            schema, new_id(), values, ctx.metadata(), self._clock()
+            schema, new_id(), values, ctx.metadata(idempotency_key), self._clock()
         )
         record = record_projection.apply(None, event)
         standard.check_record(schema, record.values)
-        await tx.write(await _record_changes(tx, schema, None, record, [event]))
-        return RecordView.of(schema, record)
+        changes = await _record_changes(tx, schema, None, record, [event])
+        view = RecordView.of(schema, record)
+        if idempotency_key is not None:
+            changes.idempotent = IdempotentCall(
+                ctx.workspace, idempotency_key, fingerprint, 201, view.to_json()
+            )
+        await tx.write(changes)
+        return view
 
     async def _update(
         self,
@@ -504,6 +590,33 @@ class Service:
                 # Jittered, growing pause so that the retrying writers don't collide again.
                 await asyncio.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
         raise Contention("Too many concurrent writes to the same record; retry the request.")
+
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def _check_idempotency_key(key: str) -> None:
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise field_error(
+            "Idempotency-Key",
+            "invalid_idempotency_key",
+            f"An idempotency key is 1-{MAX_IDEMPOTENCY_KEY} printable characters.",
+        )
+
+
+def _fingerprint(operation: str, slug: str, body: Mapping[str, object]) -> str:
+    """The same request gives the same fingerprint, whatever the order of its keys."""
+    canonical = json.dumps([operation, slug, body], sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_version(record: RecordState | None, expected: int | None) -> None:
+    """Optimistic concurrency: 0 means "no record yet"; None checks nothing."""
+    if expected is None:
+        return
+    current = record.version if record is not None else None
+    if (current or 0) != expected:
+        raise VersionMismatch(expected, current)
 
 
 def _not_applied(item: BatchItem) -> BatchItem:

@@ -25,6 +25,7 @@ from schema.types import (
     OptionInput,
     RecordPayload,
     RecordType,
+    current_version,
     field_errors,
 )
 
@@ -43,11 +44,20 @@ def _body(attributes: JSON) -> dict[str, object]:
     return attributes
 
 
+def _record_failure(error: DomainError) -> RecordPayload:
+    return RecordPayload(
+        success=False,
+        status=error.status,
+        errors=field_errors(error),
+        current_version=current_version(error),
+    )
+
+
 async def _record(call: Awaitable[RecordView], status: int) -> RecordPayload:
     try:
         record = await call
     except DomainError as error:
-        return RecordPayload(success=False, status=error.status, errors=field_errors(error))
+        return _record_failure(error)
     return RecordPayload(success=True, status=status, record=RecordType.of(record))
 
 
@@ -161,15 +171,20 @@ class Mutation:
         "(the REST PUT ?matchingAttribute=)."
     )
     async def assert_record(
-        self, info: Info, object_slug: str, matching_attribute: str, attributes: JSON
+        self,
+        info: Info,
+        object_slug: str,
+        matching_attribute: str,
+        attributes: JSON,
+        expected_version: int | None = None,
     ) -> RecordPayload:
         ctx = info.context
         try:
             result = await ctx.service.assert_record(
-                ctx.request, object_slug, matching_attribute, _body(attributes)
+                ctx.request, object_slug, matching_attribute, _body(attributes), expected_version
             )
         except DomainError as error:
-            return RecordPayload(success=False, status=error.status, errors=field_errors(error))
+            return _record_failure(error)
         return RecordPayload(
             success=True,
             status=201 if result.created else 200,
@@ -205,24 +220,40 @@ class Mutation:
             )
         return BatchPayload(success=True, status=200, results=items, totals=totals)
 
-    @strawberry.mutation
-    async def create_record(self, info: Info, object_slug: str, attributes: JSON) -> RecordPayload:
+    @strawberry.mutation(
+        description="With idempotencyKey, a repeat replays the first answer; the same key "
+        "with other attributes is a 409."
+    )
+    async def create_record(
+        self,
+        info: Info,
+        object_slug: str,
+        attributes: JSON,
+        idempotency_key: str | None = None,
+    ) -> RecordPayload:
         ctx = info.context
 
         async def create() -> RecordView:
-            return await ctx.service.create_record(ctx.request, object_slug, _body(attributes))
+            return await ctx.service.create_record(
+                ctx.request, object_slug, _body(attributes), idempotency_key
+            )
 
         return await _record(create(), 201)
 
     @strawberry.mutation(description="A partial update: only the given attributes change.")
     async def update_record(
-        self, info: Info, object_slug: str, id: strawberry.ID, attributes: JSON
+        self,
+        info: Info,
+        object_slug: str,
+        id: strawberry.ID,
+        attributes: JSON,
+        expected_version: int | None = None,
     ) -> RecordPayload:
         ctx = info.context
 
         async def update() -> RecordView:
             return await ctx.service.update_record(
-                ctx.request, object_slug, str(id), _body(attributes)
+                ctx.request, object_slug, str(id), _body(attributes), expected_version
             )
 
         return await _record(update(), 200)
@@ -236,6 +267,7 @@ class Mutation:
         attribute_slug: str,
         add: list[strawberry.ID] | None = None,
         remove: list[strawberry.ID] | None = None,
+        expected_version: int | None = None,
     ) -> RecordPayload:
         ctx = info.context
         call = ctx.service.update_relation(
@@ -245,13 +277,27 @@ class Mutation:
             attribute_slug,
             [str(i) for i in add or []],
             [str(i) for i in remove or []],
+            expected_version,
         )
         return await _record(call, 200)
 
     @strawberry.mutation
-    async def delete_record(self, info: Info, object_slug: str, id: strawberry.ID) -> DeletePayload:
+    async def delete_record(
+        self,
+        info: Info,
+        object_slug: str,
+        id: strawberry.ID,
+        expected_version: int | None = None,
+    ) -> DeletePayload:
         ctx = info.context
-        result = await _failure_or(ctx.service.delete_record(ctx.request, object_slug, str(id)))
+        result = await _failure_or(
+            ctx.service.delete_record(ctx.request, object_slug, str(id), expected_version)
+        )
         if isinstance(result, DomainError):
-            return DeletePayload(success=False, status=result.status, errors=field_errors(result))
+            return DeletePayload(
+                success=False,
+                status=result.status,
+                errors=field_errors(result),
+                current_version=current_version(result),
+            )
         return DeletePayload(success=True, status=200, message="Record deleted.")

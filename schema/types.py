@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, VersionMismatch
 from app.domain.events import Event, EventType
 from app.domain.objects import Attribute, ObjectSchema
 from app.service import BatchItem, RecordView
@@ -150,6 +150,10 @@ class RecordType:
         )
 
 
+def current_version(error: DomainError) -> int | None:
+    return error.current_version if isinstance(error, VersionMismatch) else None
+
+
 def field_errors(error: DomainError) -> list[FieldErrorType]:
     return [FieldErrorType(field=e.field, code=e.code, message=e.message) for e in error.errors]
 
@@ -161,6 +165,9 @@ class RecordPayload:
     created: bool | None = None
     record: RecordType | None = None
     errors: list[FieldErrorType] = strawberry.field(default_factory=list)
+    current_version: int | None = strawberry.field(
+        default=None, description="On a version_mismatch: the record's version now."
+    )
 
 
 @strawberry.type
@@ -236,6 +243,7 @@ class DeletePayload:
     status: int
     message: str | None = None
     errors: list[FieldErrorType] = strawberry.field(default_factory=list)
+    current_version: int | None = None
 
 
 @strawberry.type

@@ -62,6 +62,26 @@ class AlreadyExists(DomainError):
     code = "already_exists"
 
 
+class VersionMismatch(DomainError):
+    """Optimistic concurrency: the record is not at the version the client last saw."""
+
+    status = 409
+    code = "version_mismatch"
+
+    def __init__(self, expected: int, current: int | None) -> None:
+        now = "it does not exist" if current is None else f"its current version is {current}"
+        super().__init__(
+            f"Expected version {expected}, but {now}.",
+            [FieldError("version", self.code, f"Expected version {expected}; {now}.")],
+        )
+        self.current_version = current
+
+
+class IdempotencyConflict(DomainError):
+    status = 409
+    code = "idempotency_conflict"
+
+
 class PayloadTooLarge(DomainError):
     status = 413
     code = "payload_too_large"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.domain.events import Event
 from app.domain.objects import ObjectSchema
@@ -36,6 +36,17 @@ class Token:
 
 
 @dataclass(frozen=True)
+class IdempotentCall:
+    """The first answer to a request with an Idempotency-Key, kept to replay it."""
+
+    workspace: str
+    key: str
+    fingerprint: str  # of the request: the same key with another request is a conflict
+    status: int
+    response: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class RecordWrite:
     """A record's new state with the lookups it can be found by from now on."""
 
@@ -55,6 +66,8 @@ class Changes:
     released_keys: list[str] = field(default_factory=list)
     # Records removed from the projection (their events stay in the log).
     deleted_records: list[RecordState] = field(default_factory=list)
+    # Stored with the writes it answered; a second one with the same key is a WriteConflict.
+    idempotent: IdempotentCall | None = None
 
 
 class Reader(Protocol):
@@ -97,6 +110,8 @@ class Reader(Protocol):
         ...
 
     async def read_stream(self, workspace: str, stream: str) -> list[Event]: ...
+
+    async def get_idempotent(self, workspace: str, key: str) -> IdempotentCall | None: ...
 
     async def read_log(self, after_position: int, limit: int) -> list[Event]:
         """Events of every workspace with position > after_position, in position order."""

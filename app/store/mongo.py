@@ -23,7 +23,14 @@ from pymongo.write_concern import WriteConcern
 from app.domain.events import Event
 from app.domain.objects import ObjectSchema
 from app.domain.records import RecordState
-from app.store.base import Changes, RecordWrite, StoreUnavailable, Token, WriteConflict
+from app.store.base import (
+    Changes,
+    IdempotentCall,
+    RecordWrite,
+    StoreUnavailable,
+    Token,
+    WriteConflict,
+)
 
 Document = dict[str, Any]
 DUPLICATE_KEY = 11000
@@ -143,6 +150,16 @@ class MongoReader:
         )
         return {document["_id"]: document["record_id"] for document in await cursor.to_list(None)}
 
+    async def get_idempotent(self, workspace: str, key: str) -> IdempotentCall | None:
+        document = await self._db.idempotency.find_one(
+            {"_id": f"{workspace}|{key}"}, session=self._session
+        )
+        if document is None:
+            return None
+        return IdempotentCall(
+            workspace, key, document["fingerprint"], document["status"], document["response"]
+        )
+
     async def read_stream(self, workspace: str, stream: str) -> list[Event]:
         cursor = self._db.events.find(
             {"workspace": workspace, "stream": stream}, session=self._session
@@ -190,8 +207,20 @@ class MongoTransaction(MongoReader):
             await self._db.record_keys.delete_many(
                 {"_id": {"$in": changes.released_keys}}, session=self._session
             )
+        call, stored_call = changes.idempotent, False
         try:
             # The inserts that can collide go next, before anything is overwritten.
+            if call:
+                await self._db.idempotency.insert_one(
+                    {
+                        "_id": f"{call.workspace}|{call.key}",
+                        "fingerprint": call.fingerprint,
+                        "status": call.status,
+                        "response": call.response,
+                    },
+                    session=self._session,
+                )
+                stored_call = True
             if claims:
                 await self._db.record_keys.insert_many(claims, session=self._session)
             if changes.events:
@@ -202,7 +231,7 @@ class MongoTransaction(MongoReader):
             if not _is_duplicate_key(error):
                 raise
             if self._session is None:
-                await self._undo_inserts(claims, changes.events)
+                await self._undo_inserts(claims, changes.events, call if stored_call else None)
             raise WriteConflict(str(error)) from error
         created_at = {e.stream: e.position for e in changes.events if e.version == 1 and e.position}
         await self._write_records(changes.records, created_at)
@@ -219,8 +248,12 @@ class MongoTransaction(MongoReader):
                 session=self._session,
             )
 
-    async def _undo_inserts(self, claims: list[Document], events: list[Event]) -> None:
+    async def _undo_inserts(
+        self, claims: list[Document], events: list[Event], call: IdempotentCall | None
+    ) -> None:
         """Without a transaction (mongomock), take back what a colliding commit inserted."""
+        if call:  # given only when this commit stored it
+            await self._db.idempotency.delete_one({"_id": f"{call.workspace}|{call.key}"})
         for claim in claims:  # only our own claims: a colliding owner has another record id
             await self._db.record_keys.delete_one(claim)
         await self._db.events.delete_many({"_id": {"$in": [e.id for e in events]}})

@@ -28,7 +28,14 @@ from typing import Any
 from app.domain.events import Event
 from app.domain.objects import ObjectSchema
 from app.domain.records import RecordState
-from app.store.base import Changes, RecordWrite, StoreUnavailable, Token, WriteConflict
+from app.store.base import (
+    Changes,
+    IdempotentCall,
+    RecordWrite,
+    StoreUnavailable,
+    Token,
+    WriteConflict,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -77,6 +84,14 @@ CREATE TABLE IF NOT EXISTS objects (
     slug        TEXT NOT NULL,
     body        TEXT NOT NULL,
     PRIMARY KEY (workspace, slug)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idempotency (
+    workspace   TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status      INTEGER NOT NULL,
+    response    TEXT NOT NULL,
+    PRIMARY KEY (workspace, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tokens (
     id          TEXT PRIMARY KEY,
@@ -219,6 +234,16 @@ class SqliteReader:
         )
         return {key: record_id for key, record_id in rows}
 
+    async def get_idempotent(self, workspace: str, key: str) -> IdempotentCall | None:
+        rows = self._rows(
+            "SELECT fingerprint, status, response FROM idempotency WHERE workspace = ? AND key = ?",
+            (workspace, key),
+        )
+        if not rows:
+            return None
+        fingerprint, status, response = rows[0]
+        return IdempotentCall(workspace, key, fingerprint, status, json.loads(response))
+
     async def read_stream(self, workspace: str, stream: str) -> list[Event]:
         rows = self._rows(
             "SELECT position, body FROM events WHERE workspace = ? AND stream = ? ORDER BY version",
@@ -286,6 +311,19 @@ class SqliteTransaction(SqliteReader):
             "INSERT OR REPLACE INTO objects (workspace, slug, body) VALUES (?, ?, ?)",
             [(s.workspace, s.slug, s.model_dump_json()) for s in changes.objects],
         )
+        if changes.idempotent:
+            call = changes.idempotent
+            execute(
+                "INSERT INTO idempotency (workspace, key, fingerprint, status, response) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    call.workspace,
+                    call.key,
+                    call.fingerprint,
+                    call.status,
+                    json.dumps(call.response),
+                ),
+            )
 
     def _write_records(self, writes: Sequence[RecordWrite], created: dict[str, int | None]) -> None:
         """Every record of a commit in a few set-based statements, whatever their number."""
