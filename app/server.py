@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -13,15 +15,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
 
 from app import openapi, rest
 from app.auth import READ, WRITE, Principal, hash_token
-from app.domain.errors import DomainError, PayloadTooLarge
+from app.domain.errors import DomainError, PayloadTooLarge, field_error
 from app.service import Context, Service
 from app.settings import Settings
 from app.store import open_store
 from app.store.base import Store, StoreError, StoreUnavailable
-from schema import build_schema
+from schema import build_schema, is_unexpected
 from schema.context import GraphQLContext
 
 logger = logging.getLogger("crm_gateway")
@@ -70,33 +74,91 @@ class BodyLimit:
 
 # Strawberry builds a context even for the GraphiQL page, which executes nothing.
 NOBODY = Context(Principal(token_id="", workspace="", scopes=frozenset()), "graphql", "")
+OPERATIONS = (OperationType.QUERY, OperationType.MUTATION)
 
 
-class GraphQLApp(GraphQL[GraphQLContext, None]):
+class GraphiQL(GraphQL[GraphQLContext, None]):
+    """Strawberry's HTTP view, kept for the explorer page only (GET /graphql)."""
+
     async def get_context(self, request: Request, response: Response) -> GraphQLContext:  # type: ignore[override]
-        context = getattr(request.state, "context", NOBODY)
-        return GraphQLContext(service=rest.service_of(request), request=context)
+        return GraphQLContext(service=rest.service_of(request), request=NOBODY)
 
 
 class GraphQLEndpoint:
-    """/graphql: GraphiQL for a browser's GET; a POST needs a valid bearer token (else 401)."""
+    """/graphql: GraphiQL for a browser's GET; a POST needs a valid bearer token (else 401).
+
+    A POST goes straight to `schema.execute`: Strawberry's HTTP view cost about twice the
+    execution itself (measured: ~600 µs against ~300 µs a mutation), and a JSON POST is all
+    this endpoint takes.
+    """
 
     def __init__(self) -> None:
-        self.graphql = GraphQLApp(
-            build_schema(), graphql_ide="graphiql", allow_queries_via_get=False
-        )
+        self.schema = build_schema()
+        self.explorer = GraphiQL(self.schema, graphql_ide="graphiql", allow_queries_via_get=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        if request.method == "POST":
-            try:
-                scope.setdefault("state", {})["context"] = await rest.request_context(
-                    request, "graphql"
-                )
-            except DomainError as error:
-                await rest.failure(error)(scope, receive, send)
-                return
-        await self.graphql(scope, receive, send)
+        if request.method != "POST":
+            await self.explorer(scope, receive, send)
+            return
+        try:
+            context = await rest.request_context(request, "graphql")
+            query, variables, operation_name = await graphql_request(request)
+        except DomainError as error:
+            await rest.failure(error)(scope, receive, send)
+            return
+        response = await self.execute(request, context, query, variables, operation_name)
+        await response(scope, receive, send)
+
+    async def execute(
+        self,
+        request: Request,
+        context: Context,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> JSONResponse:
+        try:
+            result = await self.schema.execute(
+                query,
+                variable_values=variables,
+                context_value=GraphQLContext(service=rest.service_of(request), request=context),
+                operation_name=operation_name,
+                allowed_operation_types=OPERATIONS,
+            )
+        except InvalidOperationTypeError:
+            return graphql_error(400, "Only queries and mutations are served here.")
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [masked(error) for error in result.errors]
+        return JSONResponse(body)
+
+
+def masked(error: GraphQLError) -> dict[str, Any]:
+    """A client's own mistakes are shown; anything else is only "Unexpected error." (it was
+    logged with its traceback by the schema's process_errors)."""
+    formatted = dict(error.formatted)
+    if is_unexpected(error):
+        formatted = {**formatted, "message": "Unexpected error."}
+        formatted.pop("extensions", None)
+    return formatted
+
+
+async def graphql_request(request: Request) -> tuple[str, dict[str, Any] | None, str | None]:
+    """query, variables and operationName of a GraphQL-over-HTTP JSON POST, or a 400."""
+    body = await rest.json_object(request)
+    query, variables, name = body.get("query"), body.get("variables"), body.get("operationName")
+    if not isinstance(query, str) or not query.strip():
+        raise field_error("query", "invalid_body", "The body needs a 'query' string.")
+    if variables is not None and not isinstance(variables, dict):
+        raise field_error("variables", "invalid_body", "'variables' must be a JSON object.")
+    if name is not None and not isinstance(name, str):
+        raise field_error("operationName", "invalid_body", "'operationName' must be a string.")
+    return query, variables, name
+
+
+def graphql_error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"data": None, "errors": [{"message": message}]}, status_code=status)
 
 
 async def openapi_json(request: Request) -> JSONResponse:

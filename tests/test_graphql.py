@@ -135,3 +135,28 @@ async def test_unexpected_failures_are_masked(api: Api, monkeypatch: pytest.Monk
     assert rest.status_code == 500
     assert rest.json()["message"] == "Internal server error."
     assert "db7" not in rest.text and "Traceback" not in rest.text
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "query"),
+        ({"query": ""}, "query"),
+        ({"query": "{ objects { slug } }", "variables": [1]}, "variables"),
+        ({"query": "{ objects { slug } }", "operationName": 3}, "operationName"),
+    ],
+)
+async def test_malformed_graphql_requests_are_400(
+    api: Api, body: dict[str, object], field: str
+) -> None:
+    response = await api.client.post("/graphql", json=body, headers=api.auth())
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == field
+
+
+async def test_named_operations_are_chosen_by_operation_name(api: Api) -> None:
+    document = 'query A { objects { slug } } query B { object(slug: "people") { slug } }'
+    response = await api.client.post(
+        "/graphql", json={"query": document, "operationName": "B"}, headers=api.auth()
+    )
+    assert response.json() == {"data": {"object": {"slug": "people"}}}
