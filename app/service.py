@@ -473,7 +473,7 @@ class Service:
             changes = Changes(
                 events=[domain_records.decide_delete(record, metadata, now)],
                 released_keys=list(record_projection.unique_keys(schema, record)),
-                deleted_records=[record],
+                deleted_records=[RecordWrite(record, record_projection.lookups(schema, record))],
             )
             for other_schema, holder in await _relations_to(tx, schema, record.id):
                 attribute = next(a for a in other_schema.attributes if a.related_object == slug)
@@ -484,7 +484,11 @@ class Service:
                 after = record_projection.replay(events, holder)
                 changes.events += events
                 changes.records.append(
-                    RecordWrite(after, record_projection.lookups(other_schema, after))
+                    RecordWrite(
+                        after,
+                        record_projection.lookups(other_schema, after),
+                        record_projection.lookups(other_schema, holder),
+                    )
                 )
             await tx.write(changes)
 
@@ -636,6 +640,7 @@ class _Batch:
         # Looked up once: most objects have few unique attributes, often none.
         self.unique = [a for a in schema.attributes if a.is_unique]
         self.states: dict[str, RecordState] = {}  # every record the batch read or wrote
+        self.stored: dict[str, RecordState] = {}  # as the store had them
         self.by_token: dict[str, str] = {}  # matching token -> record id
         self.owners: dict[str, str | None] = {}  # unique key -> owner, as the batch goes
         self.stored_owners: dict[str, str] = {}
@@ -659,6 +664,7 @@ class _Batch:
         found = await tx.find_first(workspace, schema.slug, self.attribute.key, tokens)
         for token, record in found.items():
             self.states[record.id] = record
+            self.stored[record.id] = record
             self.by_token[token] = record.id
         keys = {k for r in found.values() for k in self._unique_keys(r.values)}
         related_ids: set[str] = set()
@@ -751,14 +757,16 @@ class _Batch:
         for key in new.keys() - old.keys():
             self.owners[key] = after.id
 
+    def _record_write(self, record_id: str) -> RecordWrite:
+        state, stored = self.states[record_id], self.stored.get(record_id)
+        previous = record_projection.lookups(self.schema, stored) if stored else []
+        return RecordWrite(state, record_projection.lookups(self.schema, state), previous)
+
     def changes(self) -> Changes:
         stored, final = self.stored_owners, self.owners
         return Changes(
             events=self.events,
-            records=[
-                RecordWrite(self.states[i], record_projection.lookups(self.schema, self.states[i]))
-                for i in self.touched
-            ],
+            records=[self._record_write(record_id) for record_id in self.touched],
             # A key that changes hands is released, then claimed: adapters release first.
             released_keys=[k for k, owner in stored.items() if final.get(k) != owner],
             claimed_keys={k: o for k, o in final.items() if o is not None and stored.get(k) != o},
@@ -854,7 +862,13 @@ async def _record_changes(
         )
     return Changes(
         events=events,
-        records=[RecordWrite(after, record_projection.lookups(schema, after))],
+        records=[
+            RecordWrite(
+                after,
+                record_projection.lookups(schema, after),
+                record_projection.lookups(schema, before) if before else [],
+            )
+        ],
         claimed_keys={key: after.id for key in claimed},
         released_keys=[key for key in old_keys if key not in new_keys],
     )

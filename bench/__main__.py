@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import assert_scale, pagination
+from bench import assert_scale, pagination, sync
 
 
 def main() -> None:
-    rows = asyncio.run(assert_scale.run()) + asyncio.run(pagination.run())
+    rows = asyncio.run(sync.run()) + asyncio.run(assert_scale.run()) + asyncio.run(pagination.run())
     width = max(len(name) for name, _ in rows)
     print(f"{'benchmark':<{width}}  result")
     for name, value in rows:

@@ -130,7 +130,13 @@ async def test_an_updated_record_is_found_by_its_new_values_only(store: Store) -
         await tx.write(
             Changes(
                 events=[update],
-                records=[RecordWrite(state("r1", new_values, 2), lookups(new_values))],
+                records=[
+                    RecordWrite(
+                        state("r1", new_values, 2),
+                        lookups(new_values),
+                        previous=lookups({"sku": "A", "colour": "red"}),
+                    )
+                ],
             )
         )
     assert await store.find_first("w", "products", "colour", ["red"]) == {}

@@ -48,10 +48,12 @@ class IdempotentCall:
 
 @dataclass(frozen=True)
 class RecordWrite:
-    """A record's new state with the lookups it can be found by from now on."""
+    """A record's new state with the lookups it can be found by from now on, and those it
+    had before this write (empty for a new record), so a store changes only the difference."""
 
     state: RecordState
     lookups: list[Lookup]
+    previous: list[Lookup] = field(default_factory=list)
 
 
 @dataclass
@@ -64,8 +66,8 @@ class Changes:
     # Unique keys taken by a record (key -> record id); taking a held key is a WriteConflict.
     claimed_keys: dict[str, str] = field(default_factory=dict)
     released_keys: list[str] = field(default_factory=list)
-    # Records removed from the projection (their events stay in the log).
-    deleted_records: list[RecordState] = field(default_factory=list)
+    # Records removed from the projection, with their lookups (their events stay in the log).
+    deleted_records: list[RecordWrite] = field(default_factory=list)
     # Stored with the writes it answered; a second one with the same key is a WriteConflict.
     idempotent: IdempotentCall | None = None
 

@@ -237,7 +237,8 @@ class MongoTransaction(MongoReader):
         await self._write_records(changes.records, created_at)
         if changes.deleted_records:
             await self._db.records.delete_many(
-                {"_id": {"$in": [r.id for r in changes.deleted_records]}}, session=self._session
+                {"_id": {"$in": [r.state.id for r in changes.deleted_records]}},
+                session=self._session,
             )
         for schema in changes.objects:
             document = schema.model_dump(mode="json")
