@@ -126,6 +126,43 @@ def raw_inserts(path: str, rows: list[dict[str, Any]]) -> float:
     return len(rows) / elapsed
 
 
+def raw_gateway_rows(path: str, rows: list[dict[str, Any]]) -> float:
+    """Records/s for inserting, raw, the rows the gateway writes per record (an event, a
+    projection row, a lookup row per value, a unique key): the floor of this design."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = full")
+    connection.executescript(
+        "CREATE TABLE events (position INTEGER PRIMARY KEY, id TEXT, workspace TEXT, "
+        "stream TEXT, version INTEGER, body TEXT, UNIQUE (workspace, stream, version));"
+        "CREATE TABLE records (id TEXT PRIMARY KEY, workspace TEXT, object_slug TEXT, "
+        "seq INTEGER, state TEXT) WITHOUT ROWID;"
+        "CREATE INDEX records_in_order ON records (workspace, object_slug, seq);"
+        "CREATE TABLE record_lookups (workspace TEXT, object_slug TEXT, attribute TEXT, "
+        "token TEXT, seq INTEGER, record_id TEXT, "
+        "PRIMARY KEY (workspace, object_slug, attribute, token, seq)) WITHOUT ROWID;"
+        "CREATE TABLE record_keys (key TEXT PRIMARY KEY, record_id TEXT) WITHOUT ROWID;"
+    )
+    events, records, lookups, keys = [], [], [], []
+    for n, row in enumerate(rows, start=1):
+        record_id = f"0193a1b2-7a1b-7c3d-8e4f-{n:012d}"
+        body = json.dumps({"type": "RecordCreated", "data": {"attributes": row}})
+        events.append((n, record_id, "w", f"record-{record_id}", 1, body))
+        records.append((record_id, "w", "products", n, json.dumps(row)))
+        lookups += [("w", "products", k, str(v), n, record_id) for k, v in row.items()]
+        keys.append((f"unique|w|products|sku|{row['sku']}", record_id))
+    started = time.perf_counter()
+    connection.execute("BEGIN")
+    connection.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", events)
+    connection.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?)", records)
+    connection.executemany("INSERT INTO record_lookups VALUES (?, ?, ?, ?, ?, ?)", lookups)
+    connection.executemany("INSERT INTO record_keys VALUES (?, ?)", keys)
+    connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return len(rows) / elapsed
+
+
 async def run() -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as folder:
         client, service, lifespan = await gateway(Path(folder))
@@ -174,6 +211,7 @@ async def run() -> list[tuple[str, str]]:
         appended = len(await service.store.read_log(0, 10_000_000)) - events_before
 
         raw_rate = raw_inserts(f"{folder}/raw.db", rows)
+        floor_rate = raw_gateway_rows(f"{folder}/floor.db", rows)
         await client.aclose()
         await baseline.aclose()
         await lifespan.__aexit__(None, None, None)
@@ -189,7 +227,9 @@ async def run() -> list[tuple[str, str]]:
         (f"batch import {IMPORT_SIZE:,} (half new)", f"{import_rate:8.0f} rec/s"),
         ("  its totals", f"created {totals['created']}, updated {totals['updated']}"),
         ("raw SQLite insert, same rows", f"{raw_rate:8.0f} rows/s"),
-        ("batch / raw (target ≥ 0.3)", f"{import_rate / raw_rate:8.2f}×"),
+        ("batch / raw (target ≥ 0.3)", f"{import_rate / raw_rate:8.3f}×"),
+        ("raw insert of the rows a record writes", f"{floor_rate:8.0f} rec/s"),
+        ("batch / that floor", f"{import_rate / floor_rate:8.2f}×"),
         ("batch / one REST assert per record (≥ 20)", f"{import_rate / rest_rate:8.1f}×"),
         ("re-run changing nothing", f"{rerun_rate:8.0f} rec/s, {rerun['unchanged']} unchanged"),
         ("  events appended by the re-run (target 0)", f"{appended:8d}"),
