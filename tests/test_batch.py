@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -208,3 +209,17 @@ async def test_people_in_a_batch_match_by_email(api: Api) -> None:
     assert [r["status"] for r in results] == [201, 200, 400]
     assert results[1]["person"]["firstName"] == "Ana B"
     assert results[2]["errors"][0]["field"] == "firstName"
+
+
+async def test_concurrent_overlapping_batches_create_each_record_once(
+    api: Api, transport: str
+) -> None:
+    await api.products()
+    records = [{"sku": f"C{n}", "inventory_count": n} for n in range(100)]
+    answers = await asyncio.gather(
+        *(batch(api, transport, records[start:] + records[:start]) for start in (0, 30, 60, 90))
+    )
+    created = sum(body["totals"]["created"] for _, body in answers)
+    assert created == 100
+    ids = {r["record"]["id"] for _, body in answers for r in body["results"]}
+    assert len(ids) == 100
