@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.domain.errors import DomainError, field_error
-from app.domain.objects import AttributePatch, AttributeSpec
+from app.domain.objects import Attribute, AttributePatch, AttributeSpec, ObjectSchema
 from app.service import NOT_APPLIED, RecordView
 from schema.context import Info
 from schema.types import (
@@ -61,6 +61,22 @@ async def _record(call: Awaitable[RecordView], status: int) -> RecordPayload:
     return RecordPayload(success=True, status=status, record=RecordType.of(record))
 
 
+async def _object(call: Awaitable[ObjectSchema], status: int) -> ObjectPayload:
+    try:
+        schema = await call
+    except DomainError as error:
+        return ObjectPayload(success=False, status=error.status, errors=field_errors(error))
+    return ObjectPayload(success=True, status=status, object=ObjectType.of(schema))
+
+
+async def _attribute(call: Awaitable[Attribute], status: int) -> AttributePayload:
+    try:
+        attribute = await call
+    except DomainError as error:
+        return AttributePayload(success=False, status=error.status, errors=field_errors(error))
+    return AttributePayload(success=True, status=status, attribute=AttributeType.of(attribute))
+
+
 async def _failure_or(call: Awaitable[T]) -> T | DomainError:
     try:
         return await call
@@ -80,12 +96,8 @@ class Mutation:
         is_active: bool = True,
     ) -> ObjectPayload:
         ctx = info.context
-        result = await _failure_or(
-            ctx.service.create_object(ctx.request, slug, singular_name, plural_name, is_active)
-        )
-        if isinstance(result, DomainError):
-            return ObjectPayload(success=False, status=result.status, errors=field_errors(result))
-        return ObjectPayload(success=True, status=201, object=ObjectType.of(result))
+        call = ctx.service.create_object(ctx.request, slug, singular_name, plural_name, is_active)
+        return await _object(call, 201)
 
     @strawberry.mutation
     async def update_object(
@@ -96,12 +108,9 @@ class Mutation:
         plural_name: str | None = None,
     ) -> ObjectPayload:
         ctx = info.context
-        result = await _failure_or(
-            ctx.service.update_object(ctx.request, slug, singular_name, plural_name)
+        return await _object(
+            ctx.service.update_object(ctx.request, slug, singular_name, plural_name), 200
         )
-        if isinstance(result, DomainError):
-            return ObjectPayload(success=False, status=result.status, errors=field_errors(result))
-        return ObjectPayload(success=True, status=200, object=ObjectType.of(result))
 
     @strawberry.mutation
     async def add_attribute(
