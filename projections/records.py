@@ -22,8 +22,7 @@ class Lookup:
 
 def apply(state: RecordState | None, event: Event) -> RecordState:
     if event.type is EventType.RECORD_CREATED:
-        # The event's data was validated when it was decided, or read back from the log.
-        return RecordState.model_construct(
+        return RecordState(
             id=event.stream.removeprefix("record-"),
             workspace=event.workspace,
             object_slug=event.data["object_slug"],
