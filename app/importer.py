@@ -238,22 +238,31 @@ class Importer:
         good = [row for row in rows if row.body is not None]
         totals.rows += len(rows)
         totals.failed += len(failures)
-        if not good:
-            return failures
+        failures += self._assert(good, totals)
+        return sorted(failures, key=lambda failure: int(failure["line"]))
+
+    def _assert(self, rows: list[Row], totals: Totals) -> list[dict[str, Any]]:
+        if not rows:
+            return []
         response = self.request(
             "PUT",
             f"/v2/crm/{self.options.object_slug}/batch",
             params={"matchingAttribute": self.options.match},
-            json={"records": [row.body for row in good]},
+            json={"records": [row.body for row in rows]},
         )
+        if response.status_code == 413 and len(rows) > 1:
+            # Too large for the gateway's body limit: send it in two halves instead.
+            half = len(rows) // 2
+            return self._assert(rows[:half], totals) + self._assert(rows[half:], totals)
         if response.status_code != 200:
             raise ImportFailed(_explain(response))
         answer = response.json()
         totals.add(answer["totals"])
-        for row, result in zip(good, answer["results"], strict=True):
-            if result["status"] >= 400:
-                failures.append({"line": row.line, "errors": result["errors"], "record": row.body})
-        return sorted(failures, key=lambda failure: int(failure["line"]))
+        return [
+            {"line": row.line, "errors": result["errors"], "record": row.body}
+            for row, result in zip(rows, answer["results"], strict=True)
+            if result["status"] >= 400
+        ]
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """The response, after bounded retries with backoff on 429, 5xx and lost connections."""

@@ -9,7 +9,8 @@ from typing import Any
 
 # Relative to the folder `serve` runs in; the folder is created.
 DEFAULT_DATABASE_URL = "sqlite:///./data/crm.db"
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# A batch of 1000 wide records is several MB; larger bodies get a 413.
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)

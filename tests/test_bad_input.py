@@ -89,7 +89,7 @@ async def test_graphql_attributes_must_be_an_object(api: Api) -> None:
 
 async def test_body_over_the_limit_is_413(api: Api) -> None:
     await api.products()
-    big = b'{"sku": "' + b"A" * (2 * 1024 * 1024) + b'"}'
+    big = b'{"sku": "' + b"A" * (9 * 1024 * 1024) + b'"}'
     response = await api.client.put(
         "/v2/crm/products", params={"matchingAttribute": "sku"}, content=big, headers=api.auth()
     )

@@ -177,3 +177,21 @@ def test_client_errors_are_not_retried(tmp_path: Path) -> None:
     with pytest.raises(ImportFailed, match="404"):
         runner.schema()
     assert pauses == []
+
+
+def test_a_batch_over_the_body_limit_is_split(tmp_path: Path) -> None:
+    data = tmp_path / "wide.jsonl"
+    data.write_text(
+        "".join(json.dumps({"sku": f"W-{n}", "note": "x" * 200}) + "\n" for n in range(40))
+    )
+    with ServerProcess(
+        f"sqlite:///{tmp_path}/crm.db", env={"CRM_MAX_BODY_BYTES": "4000"}
+    ) as server:
+        with server.client() as client:
+            create_products(client)
+            client.post(
+                "/v2/crm/objects/products/attributes", json={"label": "Note", "type": "text"}
+            )
+        result = run_import(data, server.url, "--batch", "40")
+        assert result.returncode == 0, result.stderr
+        assert total_products(server) == 40
