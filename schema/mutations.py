@@ -139,12 +139,7 @@ class Mutation:
             currency_code=currency_code,
             display=display if display is not None else {},
         )
-        result = await _failure_or(ctx.service.add_attribute(ctx.request, object_slug, spec))
-        if isinstance(result, DomainError):
-            return AttributePayload(
-                success=False, status=result.status, errors=field_errors(result)
-            )
-        return AttributePayload(success=True, status=201, attribute=AttributeType.of(result))
+        return await _attribute(ctx.service.add_attribute(ctx.request, object_slug, spec), 201)
 
     @strawberry.mutation
     async def update_attribute(
@@ -166,14 +161,9 @@ class Mutation:
             options=_options(options),
             display=display,
         )
-        result = await _failure_or(
-            ctx.service.update_attribute(ctx.request, object_slug, key, patch)
+        return await _attribute(
+            ctx.service.update_attribute(ctx.request, object_slug, key, patch), 200
         )
-        if isinstance(result, DomainError):
-            return AttributePayload(
-                success=False, status=result.status, errors=field_errors(result)
-            )
-        return AttributePayload(success=True, status=200, attribute=AttributeType.of(result))
 
     @strawberry.mutation(
         description="Find the record whose attribute equals the value; update it, or create it "
