@@ -23,7 +23,8 @@ from app.domain.errors import (
 )
 from app.domain.events import Source
 from app.domain.objects import Attribute, AttributePatch, AttributeSpec, ObjectSchema
-from app.service import NOT_APPLIED, BatchItem, Context, RecordPage, RecordView, Service
+from app.service import Context, Service
+from app.views import NOT_APPLIED, BatchItem, RecordPage, RecordView
 
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 20

@@ -12,7 +12,7 @@ from typing import Any
 
 from app.domain.errors import DomainError, FieldError
 from app.domain.standard import COMPANIES, FIELDS, PEOPLE, SOCIALS
-from app.service import RecordView
+from app.views import RecordView
 
 RESPONSE_KEYS = {PEOPLE: "person", COMPANIES: "company"}
 SOCIAL_KEYS = {f"socials_{name}": name for name in SOCIALS}

@@ -12,11 +12,12 @@ import hashlib
 import json
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from app.auth import READ, WRITE, Principal, issue_token
+from app.batch import MAX_BATCH, Batch, not_applied
 from app.domain import objects as domain_objects
 from app.domain import records as domain_records
 from app.domain import standard
@@ -46,14 +47,12 @@ from app.store.base import (
     Transaction,
     WriteConflict,
 )
+from app.views import AssertResult, BatchResult, RecordPage, RecordView, Slice
 from projections import objects as object_projection
 from projections import records as record_projection
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 30
-MAX_BATCH = 1000
-# A batch item that was fine but not written, because allOrNone met an error elsewhere.
-NOT_APPLIED = 424
 
 
 @dataclass(frozen=True)
@@ -77,102 +76,9 @@ class Context:
         )
 
 
-@dataclass(frozen=True)
-class RecordView:
-    """A record as clients see it: every non-archived attribute, null when unset."""
-
-    id: str
-    object_slug: str
-    attributes: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-    version: int
-
-    @classmethod
-    def of(cls, schema: ObjectSchema, state: RecordState) -> RecordView:
-        return cls(
-            id=state.id,
-            object_slug=state.object_slug,
-            attributes={a.key: state.values.get(a.key) for a in schema.active_attributes()},
-            created_at=state.created_at,
-            updated_at=state.updated_at,
-            version=state.version,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "object_slug": self.object_slug,
-            "attributes": self.attributes,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "version": self.version,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RecordView:
-        return cls(
-            id=data["id"],
-            object_slug=data["object_slug"],
-            attributes=dict(data["attributes"]),
-            created_at=datetime.fromisoformat(data["created_at"]),
-            updated_at=datetime.fromisoformat(data["updated_at"]),
-            version=data["version"],
-        )
-
-
-@dataclass(frozen=True)
-class AssertResult:
-    record: RecordView
-    created: bool
-
-
 def utc_now() -> datetime:
     # Whole seconds: the Zeeg format (`2025-06-01T10:00:00+00:00`), exact in every store.
     return datetime.now(UTC).replace(microsecond=0)
-
-
-@dataclass(frozen=True)
-class BatchItem:
-    """One record of a batch assert: 201/200 with the record, or a status with errors."""
-
-    index: int
-    status: int
-    created: bool = False
-    changed: bool = False
-    record: RecordView | None = None
-    errors: list[FieldError] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    items: list[BatchItem]
-    applied: bool  # False when allOrNone met an error and nothing was written
-
-    @property
-    def totals(self) -> dict[str, int]:
-        ok = [item for item in self.items if item.status < 300] if self.applied else []
-        return {
-            "created": sum(item.created for item in ok),
-            "updated": sum(item.changed and not item.created for item in ok),
-            "unchanged": sum(not item.changed for item in ok),
-            "failed": sum(item.status >= 400 and item.status != NOT_APPLIED for item in self.items),
-        }
-
-
-@dataclass(frozen=True)
-class RecordPage:
-    records: list[RecordView]
-    total: int
-
-
-@dataclass(frozen=True)
-class Slice:
-    """A Relay-style slice: records after a cursor position, with theirs."""
-
-    edges: list[tuple[int, RecordView]]
-    has_next_page: bool
-    total: int
 
 
 class Service:
@@ -363,7 +269,7 @@ class Service:
             attribute = domain_records.matching_attribute(
                 schema, standard.matching_key(schema, matching_key)
             )
-            batch = _Batch(schema, attribute, ctx.metadata(), self._clock())
+            batch = Batch(schema, attribute, ctx.metadata(), self._clock())
             parsed = [batch.parse(body) for body in bodies]
             tokens = list(
                 dict.fromkeys(t for p in parsed if not isinstance(p, DomainError) for t in p[1])
@@ -377,7 +283,7 @@ class Service:
             await batch.load(tx, tokens, [p[0] for p in parsed if not isinstance(p, DomainError)])
             items = [batch.apply(index, p) for index, p in enumerate(parsed)]
             if all_or_none and any(item.status >= 400 for item in items):
-                return BatchResult([_not_applied(item) for item in items], applied=False)
+                return BatchResult([not_applied(item) for item in items], applied=False)
             await tx.write(batch.changes())
             return BatchResult(items, applied=True)
 
@@ -621,156 +527,6 @@ def _check_version(record: RecordState | None, expected: int | None) -> None:
     current = record.version if record is not None else None
     if (current or 0) != expected:
         raise VersionMismatch(expected, current)
-
-
-def _not_applied(item: BatchItem) -> BatchItem:
-    if item.status >= 400:
-        return item
-    message = "Not written: another record of this allOrNone batch failed."
-    return BatchItem(item.index, NOT_APPLIED, errors=[FieldError(None, "not_applied", message)])
-
-
-class _Batch:
-    """The working set of one batch: store state loaded once, then changed item by item."""
-
-    def __init__(
-        self, schema: ObjectSchema, attribute: Attribute, metadata: EventMetadata, now: datetime
-    ) -> None:
-        self.schema, self.attribute, self.metadata, self.now = schema, attribute, metadata, now
-        # Looked up once: most objects have few unique attributes, often none.
-        self.unique = [a for a in schema.attributes if a.is_unique]
-        self.states: dict[str, RecordState] = {}  # every record the batch read or wrote
-        self.stored: dict[str, RecordState] = {}  # as the store had them
-        self.by_token: dict[str, str] = {}  # matching token -> record id
-        self.owners: dict[str, str | None] = {}  # unique key -> owner, as the batch goes
-        self.stored_owners: dict[str, str] = {}
-        self.related: dict[str, RecordState] = {}
-        self.events: list[Event] = []
-        self.touched: dict[str, None] = {}  # ids of records written, in order
-
-    def parse(self, body: object) -> tuple[dict[str, Any], list[str]] | DomainError:
-        """Values and matching tokens of one body, or what is wrong with it."""
-        try:
-            if not isinstance(body, dict):
-                raise field_error(None, "invalid_body", "Each record must be a JSON object.")
-            values = validate_values(self.schema, body)
-            value = domain_records.matching_value(self.attribute, values)
-            return values, lookup_tokens(self.attribute, value)
-        except DomainError as error:
-            return error
-
-    async def load(self, tx: Transaction, tokens: list[str], values: list[dict[str, Any]]) -> None:
-        schema, workspace = self.schema, self.schema.workspace
-        found = await tx.find_first(workspace, schema.slug, self.attribute.key, tokens)
-        for token, record in found.items():
-            self.states[record.id] = record
-            self.stored[record.id] = record
-            self.by_token[token] = record.id
-        keys = {k for r in found.values() for k in self._unique_keys(r.values)}
-        related_ids: set[str] = set()
-        for item in values:
-            keys |= self._unique_keys(item).keys()
-            for attribute in schema.active_attributes():
-                if attribute.related_object and item.get(attribute.key):
-                    related_ids.update(item[attribute.key])
-        self.stored_owners = await tx.key_owners(sorted(keys)) if keys else {}
-        self.owners = dict(self.stored_owners)
-        if related_ids:
-            self.related = await tx.get_records(workspace, sorted(related_ids))
-
-    def apply(
-        self, index: int, parsed: tuple[dict[str, Any], list[str]] | DomainError
-    ) -> BatchItem:
-        if isinstance(parsed, DomainError):
-            return BatchItem(index, parsed.status, errors=parsed.errors)
-        values, tokens = parsed
-        record_id = next((self.by_token[t] for t in tokens if t in self.by_token), None)
-        before = self.states.get(record_id) if record_id else None
-        try:
-            self._check_relations(values)
-            if before is None:
-                events = [
-                    domain_records.decide_create(
-                        self.schema, new_id(), values, self.metadata, self.now
-                    )
-                ]
-            else:
-                events = domain_records.decide_update(
-                    self.schema, before, values, self.metadata, self.now
-                )
-                if not events:
-                    return BatchItem(index, 200, record=RecordView.of(self.schema, before))
-            after = record_projection.replay(events, before)
-            standard.check_record(self.schema, after.values)
-            self._move_keys(before, after)
-        except DomainError as error:
-            return BatchItem(index, error.status, errors=error.errors)
-        self.states[after.id] = after
-        self.touched[after.id] = None
-        for token in tokens:
-            self.by_token.setdefault(token, after.id)
-        self.events += events
-        return BatchItem(
-            index,
-            201 if before is None else 200,
-            created=before is None,
-            changed=True,
-            record=RecordView.of(self.schema, after),
-        )
-
-    def _check_relations(self, values: Mapping[str, Any]) -> None:
-        for attribute in self.schema.active_attributes():
-            target, ids = attribute.related_object, values.get(attribute.key)
-            if not target or not ids:
-                continue
-            known = {**self.related, **self.states} if target == self.schema.slug else self.related
-            missing = [i for i in ids if i not in known or known[i].object_slug != target]
-            if missing:
-                raise field_error(
-                    attribute.key,
-                    "invalid_value",
-                    f"'{attribute.key}' (relation): no record {', '.join(missing)} in '{target}'.",
-                )
-
-    def _unique_keys(self, values: Mapping[str, Any]) -> dict[str, str]:
-        if not self.unique:
-            return {}
-        return record_projection.unique_keys_of_values(self.schema, values, self.unique)
-
-    def _move_keys(self, before: RecordState | None, after: RecordState) -> None:
-        if not self.unique:
-            return
-        old = self._unique_keys(before.values) if before else {}
-        new = self._unique_keys(after.values)
-        taken = [
-            a for k, a in new.items() if k not in old and self.owners.get(k) not in (None, after.id)
-        ]
-        if taken:
-            raise UniqueConflict.of(
-                [
-                    FieldError(a, "unique_conflict", f"Another record already has this '{a}'.")
-                    for a in taken
-                ]
-            )
-        for key in old.keys() - new.keys():
-            self.owners[key] = None
-        for key in new.keys() - old.keys():
-            self.owners[key] = after.id
-
-    def _record_write(self, record_id: str) -> RecordWrite:
-        state, stored = self.states[record_id], self.stored.get(record_id)
-        previous = record_projection.lookups(self.schema, stored) if stored else []
-        return RecordWrite(state, record_projection.lookups(self.schema, state), previous)
-
-    def changes(self) -> Changes:
-        stored, final = self.stored_owners, self.owners
-        return Changes(
-            events=self.events,
-            records=[self._record_write(record_id) for record_id in self.touched],
-            # A key that changes hands is released, then claimed: adapters release first.
-            released_keys=[k for k, owner in stored.items() if final.get(k) != owner],
-            claimed_keys={k: o for k, o in final.items() if o is not None and stored.get(k) != o},
-        )
 
 
 async def _existing_object(

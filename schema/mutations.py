@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 
 from app.domain.errors import DomainError, field_error
 from app.domain.objects import Attribute, AttributePatch, AttributeSpec, ObjectSchema
-from app.service import NOT_APPLIED, RecordView
+from app.views import NOT_APPLIED, RecordView
 from schema.context import Info
 from schema.types import (
     AttributePayload,

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 from app.domain.errors import DomainError, VersionMismatch
 from app.domain.events import Event, EventType
 from app.domain.objects import Attribute, ObjectSchema
-from app.service import BatchItem, RecordView
+from app.views import BatchItem, RecordView
 from schema.context import Info
 
 
