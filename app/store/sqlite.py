@@ -101,14 +101,20 @@ CREATE TABLE IF NOT EXISTS tokens (
 ) WITHOUT ROWID;
 """
 
-# The earliest-created record per token. SQLite returns the bare columns of the row that
-# holds MIN(seq), which makes this one set-based query; the primary key of record_lookups
-# answers it without a scan (tests/test_sqlite_store.py checks the plan).
+# The earliest-created record per token, in one statement for any number of tokens: for
+# each, the first entry of the primary key of record_lookups in seq order, so the cost does
+# not grow with how many records share the value (a GROUP BY with MIN(seq) read them all).
+# tests/test_sqlite_store.py checks the plan.
 FIND_FIRST_SQL = """
-SELECT l.token, r.state, MIN(l.seq)
-FROM record_lookups AS l JOIN records AS r ON r.id = l.record_id
-WHERE l.workspace = ? AND l.object_slug = ? AND l.attribute = ? AND l.token IN ({marks})
-GROUP BY l.token
+WITH wanted(token) AS (VALUES {marks})
+SELECT wanted.token, (
+    SELECT r.state
+    FROM record_lookups AS l JOIN records AS r ON r.id = l.record_id
+    WHERE l.workspace = ? AND l.object_slug = ? AND l.attribute = ? AND l.token = wanted.token
+    ORDER BY l.seq
+    LIMIT 1
+)
+FROM wanted
 """
 
 HOLDERS_SQL = """
@@ -224,10 +230,10 @@ class SqliteReader:
         if not tokens:
             return {}
         rows = self._rows(
-            FIND_FIRST_SQL.format(marks=_marks(len(tokens))),
-            (workspace, object_slug, attribute, *tokens),
+            FIND_FIRST_SQL.format(marks=", ".join("(?)" for _ in tokens)),
+            (*tokens, workspace, object_slug, attribute),
         )
-        return {token: RecordState.model_validate_json(state) for token, state, _ in rows}
+        return {token: RecordState.model_validate_json(state) for token, state in rows if state}
 
     async def key_owners(self, keys: Sequence[str]) -> dict[str, str]:
         if not keys:
