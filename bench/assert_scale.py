@@ -24,7 +24,7 @@ from app.domain.objects import AttributeSpec
 from app.service import Context, Service, utc_now
 from app.store import open_store
 from app.store.base import Changes, RecordWrite, Store
-from app.store.sqlite import FIND_FIRST_SQL, _marks
+from app.store.sqlite import FIND_FIRST_SQL
 from projections import records as record_projection
 
 CTX = Context(Principal("bench", "bench", frozenset({READ, WRITE})), "rest", "bench")
@@ -79,8 +79,9 @@ async def one_round(service: Service, size: int, rng: random.Random, round_: int
 
 def query_plan(path: str) -> list[str]:
     connection = sqlite3.connect(path)
-    sql = "EXPLAIN QUERY PLAN " + FIND_FIRST_SQL.format(marks=_marks(1))
-    return [row[3] for row in connection.execute(sql, ("bench", "products", "sku", "SKU-1"))]
+    sql = "EXPLAIN QUERY PLAN " + FIND_FIRST_SQL.format(marks="(?)")
+    plan = connection.execute(sql, ("SKU-1", "bench", "products", "sku"))
+    return [row[3] for row in plan if row[3].startswith(("SEARCH", "SCAN"))]
 
 
 async def measure(synchronous: str) -> tuple[float, float, list[str]]:
