@@ -188,3 +188,11 @@ async def test_an_error_before_the_end_of_a_transaction_leaves_nothing(store: St
     assert await store.get_records("w", ["r1"]) == {}
     assert await store.key_owners(["unique|w|products|sku|A"]) == {}
     assert await store.find_first("w", "products", "sku", ["A"]) == {}
+
+
+async def test_a_page_of_zero_records_only_counts(store: Store) -> None:
+    for n in range(3):
+        await create(store, f"r{n}", {"sku": str(n)})
+    assert await store.page_records("w", "products", 0, 0) == ([], 3)
+    records, total = await store.page_records("w", "products", 1, 1)
+    assert ([r.id for r in records], total) == (["r1"], 3)

@@ -101,6 +101,8 @@ class MongoReader:
         # adapter counts records per bucket instead; MongoDB has no such counts yet.
         query = {"workspace": workspace, "object_slug": object_slug}
         total = await self._db.records.count_documents(query, session=self._session)
+        if limit <= 0:  # in MongoDB limit(0) means "no limit", not "none"
+            return [], int(total)
         cursor = (
             self._db.records.find(query, session=self._session)
             .sort("seq", ASCENDING)
