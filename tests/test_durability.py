@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -14,7 +17,7 @@ import pytest
 from app.store import open_store
 from app.store.sqlite import SqliteStore
 from projections import records as record_projection
-from tests.processes import ServerProcess, create_products
+from tests.processes import BOOT_TOKEN, ROOT, ServerProcess, create_products
 
 WRITERS = 4
 SKUS_PER_WRITER = 10
@@ -157,3 +160,81 @@ async def test_two_servers_on_one_file_create_one_record_per_value(tmp_path: Pat
             )
             assert Counter(r.status_code for r in responses) == {201: 60, 200: 60}
     assert "locked" not in first.log + second.log
+
+
+def test_kill_9_mid_import_then_a_rerun_completes_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/crm.db"
+    rows, batch = 6_000, 200
+    data = tmp_path / "products.csv"
+    data.write_text(
+        "sku,price\n" + "".join(f"SKU-{n:05d},{n}\n" for n in range(rows)), encoding="utf-8"
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "import",
+        str(data),
+        "--object",
+        "products",
+        "--match",
+        "sku",
+        "--batch",
+        str(batch),
+        "--retries",
+        "0",
+    ]
+    env = {**os.environ, "CRM_TOKEN": BOOT_TOKEN}
+    with ServerProcess(url) as server:
+        with server.client() as client:
+            create_products(client)
+        importer = subprocess.Popen(
+            [*command, "--url", server.url],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # wait until some batches have landed
+            with server.client() as client:
+                total = client.get("/v2/crm/products?count=1").json()["pagination"]["total"]
+            if total >= 5 * batch:
+                break
+            time.sleep(0.05)
+        server.kill()
+        _, log = importer.communicate(timeout=60)
+    assert importer.returncode == 2, log  # it could not go on, and says so
+
+    async def landed() -> int:
+        store = await open_store(url)
+        try:
+            records, total = await store.page_records("default", "products", 0, rows)
+            log_size = len(await store.read_log(0, 10 * rows))
+            for record in records:  # each is exactly its stream
+                stream = await store.read_stream("default", record.stream)
+                assert record_projection.replay(stream) == record
+            # people, companies, products and its 3 attributes; then one event a record:
+            # nothing of an unacknowledged batch is in the log.
+            assert log_size == 6 + total
+            return int(total)
+        finally:
+            await store.close()
+
+    before_rerun = asyncio.run(landed())
+    assert 0 < before_rerun < rows and before_rerun % batch == 0  # whole batches only
+
+    with ServerProcess(url) as server:
+        rerun = subprocess.run(
+            [*command, "--url", server.url],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert rerun.returncode == 0, rerun.stderr
+        assert f"created {rows - before_rerun:,}" in rerun.stderr
+        assert f"unchanged {before_rerun:,}" in rerun.stderr
+    assert asyncio.run(landed()) == rows
