@@ -58,12 +58,16 @@ def success(status: int, **payload: Any) -> JSONResponse:
     return JSONResponse({"success": True, "status": status, **payload}, status_code=status)
 
 
+def error_json(error: FieldError) -> dict[str, Any]:
+    return {"field": error.field, "code": error.code, "message": error.message}
+
+
 def failure(error: DomainError) -> JSONResponse:
     body: dict[str, Any] = {
         "success": False,
         "status": error.status,
         "message": error.message,
-        "errors": [{"field": e.field, "code": e.code, "message": e.message} for e in error.errors],
+        "errors": [error_json(e) for e in error.errors],
     }
     if isinstance(error, VersionMismatch):
         body["currentVersion"] = error.current_version
@@ -328,9 +332,7 @@ async def answered(slug: str, call: Awaitable[T]) -> T:
     try:
         return await call
     except DomainError as error:
-        if rest_standard.is_standard_slug(slug):
-            raise rest_standard.translated(slug, error) from None
-        raise
+        raise rest_standard.translated(slug, error) from None
 
 
 async def create_record(request: Request) -> JSONResponse:
@@ -410,17 +412,7 @@ async def batch_item_json(
             request, ctx, slug, item.record
         )
     else:
-        errors = [
-            {
-                "field": rest_standard.field_name(slug, e.field)
-                if rest_standard.is_standard_slug(slug)
-                else e.field,
-                "code": e.code,
-                "message": e.message,
-            }
-            for e in item.errors
-        ]
-        answer["errors"] = errors
+        answer["errors"] = [error_json(e) for e in rest_standard.named(slug, item.errors)]
     return answer
 
 

@@ -49,8 +49,15 @@ def field_name(slug: str, key: str | None) -> str | None:
     return next((name for name, k in FIELDS[slug].items() if k == key), key)
 
 
+def named(slug: str, errors: list[FieldError]) -> list[FieldError]:
+    """Errors naming the Zeeg body fields of a standard object (others pass unchanged)."""
+    if not is_standard_slug(slug):
+        return errors
+    return [FieldError(field_name(slug, e.field), e.code, e.message) for e in errors]
+
+
 def translated(slug: str, error: DomainError) -> DomainError:
-    error.errors = [FieldError(field_name(slug, e.field), e.code, e.message) for e in error.errors]
+    error.errors = named(slug, error.errors)
     return error
 
 
