@@ -72,9 +72,7 @@ class Batch:
         related_ids: set[str] = set()
         for item in values:
             keys |= self._unique_keys(item).keys()
-            for attribute in schema.active_attributes():
-                if attribute.related_object and item.get(attribute.key):
-                    related_ids.update(item[attribute.key])
+            related_ids |= domain_records.relation_ids(schema, item)
         self.stored_owners = await tx.key_owners(sorted(keys)) if keys else {}
         self.owners = dict(self.stored_owners)
         if related_ids:
@@ -121,18 +119,8 @@ class Batch:
         )
 
     def _check_relations(self, values: Mapping[str, Any]) -> None:
-        for attribute in self.schema.active_attributes():
-            target, ids = attribute.related_object, values.get(attribute.key)
-            if not target or not ids:
-                continue
-            known = {**self.related, **self.states} if target == self.schema.slug else self.related
-            missing = [i for i in ids if i not in known or known[i].object_slug != target]
-            if missing:
-                raise field_error(
-                    attribute.key,
-                    "invalid_value",
-                    f"'{attribute.key}' (relation): no record {', '.join(missing)} in '{target}'.",
-                )
+        # Records created earlier in this batch may be targets too (a relation to its own object).
+        domain_records.check_relations(self.schema, values, {**self.related, **self.states})
 
     def _unique_keys(self, values: Mapping[str, Any]) -> dict[str, str]:
         if not self.unique:

@@ -54,6 +54,12 @@ OBJECT_SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type"
 ATTRIBUTE_KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+MATCHING_ATTRIBUTE = {
+    "name": "matchingAttribute",
+    "in": "query",
+    "required": True,
+    "schema": {"type": "string"},
+}
 IF_MATCH = {
     "name": "If-Match",
     "in": "header",
@@ -359,14 +365,7 @@ PATHS: dict[str, Schema] = {
                 "200": answer("Updated (or unchanged).", envelope(200, record=ref("Record"))),
                 "201": answer("Created.", envelope(201, record=ref("Record"))),
             },
-            parameters=[
-                {
-                    "name": "matchingAttribute",
-                    "in": "query",
-                    "required": True,
-                    "schema": {"type": "string"},
-                }
-            ],
+            parameters=[MATCHING_ATTRIBUTE],
             header=IF_MATCH,
             requestBody=json_body(ref("RecordBody")),
         ),
@@ -385,14 +384,7 @@ PATHS: dict[str, Schema] = {
                     ),
                 ),
             },
-            parameters=[
-                {
-                    "name": "matchingAttribute",
-                    "in": "query",
-                    "required": True,
-                    "schema": {"type": "string"},
-                }
-            ],
+            parameters=[MATCHING_ATTRIBUTE],
             requestBody=json_body(
                 {
                     "type": "object",

@@ -29,7 +29,6 @@ from app.domain.errors import (
     IdempotencyConflict,
     NotFound,
     UniqueConflict,
-    ValidationFailed,
     VersionMismatch,
     field_error,
 )
@@ -558,27 +557,11 @@ async def _write_object(tx: Transaction, schema: ObjectSchema, events: list[Even
 async def _check_relations(
     tx: Transaction, schema: ObjectSchema, values: Mapping[str, Any]
 ) -> None:
-    """Relation values must name existing records of the related object."""
-    errors = []
-    for attribute in schema.active_attributes():
-        ids = values.get(attribute.key)
-        if attribute.related_object is None or not ids:
-            continue
-        found = await tx.get_records(schema.workspace, ids)
-        missing = [
-            i for i in ids if i not in found or found[i].object_slug != attribute.related_object
-        ]
-        if missing:
-            errors.append(
-                FieldError(
-                    attribute.key,
-                    "invalid_value",
-                    f"'{attribute.key}' (relation): no record {', '.join(missing)} "
-                    f"in '{attribute.related_object}'.",
-                )
-            )
-    if errors:
-        raise ValidationFailed.of(errors)
+    """Relation values must name existing records of the related object: one read."""
+    ids = domain_records.relation_ids(schema, values)
+    if ids:
+        known = await tx.get_records(schema.workspace, sorted(ids))
+        domain_records.check_relations(schema, values, known)
 
 
 async def _relations_to(

@@ -164,3 +164,35 @@ def changed_list(current: object, add: list[str], remove: list[str]) -> list[str
     """A relation's ids after adding and removing some; the order of the kept ones stays."""
     ids = [item for item in (current if isinstance(current, list) else []) if item not in remove]
     return ids + [item for item in dict.fromkeys(add) if item not in ids and item not in remove]
+
+
+def relation_ids(schema: ObjectSchema, values: Mapping[str, Any]) -> set[str]:
+    """Every record id the relation values name."""
+    return {
+        record_id
+        for attribute in schema.active_attributes()
+        if attribute.related_object and values.get(attribute.key)
+        for record_id in values[attribute.key]
+    }
+
+
+def check_relations(
+    schema: ObjectSchema, values: Mapping[str, Any], known: Mapping[str, RecordState]
+) -> None:
+    """Relation values must name existing records (among `known`) of the related object."""
+    errors = []
+    for attribute in schema.active_attributes():
+        target, ids = attribute.related_object, values.get(attribute.key)
+        if not target or not ids:
+            continue
+        missing = [i for i in ids if i not in known or known[i].object_slug != target]
+        if missing:
+            errors.append(
+                FieldError(
+                    attribute.key,
+                    "invalid_value",
+                    f"'{attribute.key}' (relation): no record {', '.join(missing)} in '{target}'.",
+                )
+            )
+    if errors:
+        raise ValidationFailed.of(errors)
