@@ -35,12 +35,14 @@ def apply(state: RecordState | None, event: Event) -> RecordState:
         raise ValueError(f"{event.type} before RecordCreated in {event.stream}")
     if event.type is EventType.RECORD_UPDATED:
         changed = {key: change["new"] for key, change in event.data["changes"].items()}
-        return state.model_copy(
-            update={
-                "values": {**state.values, **changed},
-                "updated_at": event.recorded_at,
-                "version": event.version,
-            }
+        return RecordState(
+            id=state.id,
+            workspace=state.workspace,
+            object_slug=state.object_slug,
+            values={**state.values, **changed},
+            created_at=state.created_at,
+            updated_at=event.recorded_at,
+            version=event.version,
         )
     raise ValueError(f"{event.type} is not a record event")
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
-
-from pydantic import BaseModel
 
 from app.domain.ids import new_id
 
@@ -23,14 +22,21 @@ class EventType(StrEnum):
     RECORD_DELETED = "RecordDeleted"
 
 
-class EventMetadata(BaseModel):
+# Plain dataclasses rather than pydantic models: a batch builds one event and one state per
+# record, and pydantic construction cost ~2-4 µs each there, 10× a dataclass. What a store
+# reads back is its own output, decoded by app.store.documents.
+
+
+@dataclass(slots=True)
+class EventMetadata:
     actor_token_id: str | None
     source: Source
     request_id: str
     idempotency_key: str | None = None
 
 
-class Event(BaseModel):
+@dataclass(slots=True)
+class Event:
     """One immutable fact. `position` is the global order, given by the store on append."""
 
     id: str

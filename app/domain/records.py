@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from pydantic import BaseModel
 
 from app.domain.errors import FieldError, ValidationFailed, field_error
 from app.domain.events import Event, EventMetadata, EventType, new_event
 from app.domain.objects import LIST_TYPES, SYSTEM_ATTRIBUTES, Attribute, AttributeType, ObjectSchema
 
 
-class RecordState(BaseModel):
-    """The projection of a record's stream."""
+@dataclass(slots=True)
+class RecordState:
+    """The projection of a record's stream (a dataclass for the reason in domain.events)."""
 
     id: str
     workspace: str

@@ -23,6 +23,7 @@ from pymongo.write_concern import WriteConcern
 from app.domain.events import Event
 from app.domain.objects import ObjectSchema
 from app.domain.records import RecordState
+from app.store import documents
 from app.store.base import (
     Changes,
     IdempotentCall,
@@ -37,17 +38,17 @@ DUPLICATE_KEY = 11000
 
 
 def _event_document(event: Event) -> Document:
-    document = event.model_dump(mode="json")
+    document = documents.document(event)
     document["_id"] = document.pop("id")
     return document
 
 
 def _event(document: Document) -> Event:
-    return Event.model_validate({**document, "id": document["_id"]})
+    return documents.event_of({**document, "id": document["_id"]})
 
 
 def _record(document: Document) -> RecordState:
-    return RecordState.model_validate({**document, "id": document["_id"]})
+    return documents.record_of({**document, "id": document["_id"]})
 
 
 def _object(document: Document) -> ObjectSchema:
@@ -267,7 +268,7 @@ class MongoTransaction(MongoReader):
         new: list[Document] = []
         updates: list[tuple[Document, Document]] = []  # (filter, update)
         for write in writes:
-            document = write.state.model_dump(mode="json")
+            document = documents.document(write.state)
             document["_id"] = document.pop("id")
             document["lookup"] = [
                 {"a": entry.attribute, "v": entry.token} for entry in write.lookups

@@ -28,6 +28,7 @@ from typing import Any
 from app.domain.events import Event
 from app.domain.objects import ObjectSchema
 from app.domain.records import RecordState
+from app.store import documents
 from app.store.base import (
     Changes,
     IdempotentCall,
@@ -178,7 +179,7 @@ class SqliteReader:
         self, workspace: str, object_slug: str, attribute: str, token: str
     ) -> list[RecordState]:
         rows = self._rows(HOLDERS_SQL, (workspace, object_slug, attribute, token))
-        return [RecordState.model_validate_json(row[0]) for row in rows]
+        return [_record(row[0]) for row in rows]
 
     async def page_records(
         self, workspace: str, object_slug: str, offset: int, limit: int
@@ -202,7 +203,7 @@ class SqliteReader:
             "ORDER BY seq LIMIT ? OFFSET ?",
             (workspace, object_slug, first_bucket * BUCKET_WIDTH, limit, skip),
         )
-        return [RecordState.model_validate_json(row[0]) for row in rows], total
+        return [_record(row[0]) for row in rows], total
 
     async def records_after(
         self, workspace: str, object_slug: str, after: int, limit: int
@@ -212,7 +213,7 @@ class SqliteReader:
             "ORDER BY seq LIMIT ?",
             (workspace, object_slug, after, limit),
         )
-        return [(seq, RecordState.model_validate_json(state)) for seq, state in rows]
+        return [(seq, _record(state)) for seq, state in rows]
 
     async def get_records(self, workspace: str, ids: Sequence[str]) -> dict[str, RecordState]:
         if not ids:
@@ -221,7 +222,7 @@ class SqliteReader:
             f"SELECT state FROM records WHERE workspace = ? AND id IN ({_marks(len(ids))})",
             (workspace, *ids),
         )
-        records = [RecordState.model_validate_json(row[0]) for row in rows]
+        records = [_record(row[0]) for row in rows]
         return {record.id: record for record in records}
 
     async def find_first(
@@ -233,7 +234,7 @@ class SqliteReader:
             FIND_FIRST_SQL.format(marks=", ".join("(?)" for _ in tokens)),
             (*tokens, workspace, object_slug, attribute),
         )
-        return {token: RecordState.model_validate_json(state) for token, state in rows if state}
+        return {token: _record(state) for token, state in rows if state}
 
     async def key_owners(self, keys: Sequence[str]) -> dict[str, str]:
         if not keys:
@@ -269,9 +270,13 @@ class SqliteReader:
 
 
 def _event(position: int, body: str) -> Event:
-    event = Event.model_validate_json(body)
+    event = documents.event_of(documents.loads(body))
     event.position = position
     return event
+
+
+def _record(state: str) -> RecordState:
+    return documents.record_of(documents.loads(state))
 
 
 class SqliteTransaction(SqliteReader):
@@ -307,7 +312,7 @@ class SqliteTransaction(SqliteReader):
                     e.workspace,
                     e.stream,
                     e.version,
-                    e.model_dump_json(exclude={"position"}),
+                    documents.dumps(e),
                 )
                 for e in changes.events
             ],
@@ -348,7 +353,7 @@ class SqliteTransaction(SqliteReader):
                     w.state.workspace,
                     w.state.object_slug,
                     seqs[w.state.id],
-                    w.state.model_dump_json(),
+                    documents.dumps(w.state),
                 )
                 for w in new
             ],
@@ -360,7 +365,7 @@ class SqliteTransaction(SqliteReader):
             )
             many(
                 "UPDATE records SET state = ? WHERE id = ?",
-                [(w.state.model_dump_json(), w.state.id) for w in updated],
+                [(documents.dumps(w.state), w.state.id) for w in updated],
             )
         # Only the lookups that changed are touched: each one is a page write.
         removed, added = [], []

@@ -1,0 +1,60 @@
+"""The JSON documents stores keep for events and record states, and back.
+
+One codec for every adapter, so that SQLite rows and MongoDB documents hold the same shape.
+Stores read back only what they wrote, so decoding rebuilds the dataclasses without
+validating again; timestamps are ISO 8601 strings with their offset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from app.domain.events import Event, EventMetadata, EventType
+from app.domain.records import RecordState
+
+Document = dict[str, Any]
+
+
+def dumps(value: object) -> str:
+    """Compact JSON text of a document, dataclass, or anything of them."""
+    return orjson.dumps(value).decode()
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)
+
+
+def document(value: Event | RecordState) -> Document:
+    """The JSON form of an event or a state, as a dict (for MongoDB)."""
+    result: Document = orjson.loads(orjson.dumps(value))
+    return result
+
+
+def event_of(document: Mapping[str, Any]) -> Event:
+    return Event(
+        id=document["id"],
+        workspace=document["workspace"],
+        stream=document["stream"],
+        version=document["version"],
+        type=EventType(document["type"]),
+        data=document["data"],
+        metadata=EventMetadata(**document["metadata"]),
+        recorded_at=datetime.fromisoformat(document["recorded_at"]),
+        position=document.get("position"),
+    )
+
+
+def record_of(document: Mapping[str, Any]) -> RecordState:
+    return RecordState(
+        id=document["id"],
+        workspace=document["workspace"],
+        object_slug=document["object_slug"],
+        values=document["values"],
+        created_at=datetime.fromisoformat(document["created_at"]),
+        updated_at=datetime.fromisoformat(document["updated_at"]),
+        version=document["version"],
+    )
