@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from functools import cached_property
+from typing import Any, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, field_error
 from app.domain.events import Event, EventMetadata, EventType, new_event
@@ -61,6 +63,9 @@ class Option(BaseModel):
 
 
 class Attribute(BaseModel):
+    # Frozen, as ObjectSchema: a schema caches which of its attributes are active.
+    model_config = ConfigDict(frozen=True)
+
     key: str
     label: str
     type: AttributeType
@@ -106,7 +111,14 @@ class AttributePatch:
 
 
 class ObjectSchema(BaseModel):
-    """The projection of an object's stream: what it is called and which attributes it has."""
+    """The projection of an object's stream: what it is called and which attributes it has.
+
+    Frozen, with its attributes indexed once: every record write asks for the active
+    attributes several times, and rebuilding the list each time cost ~7 µs a record in a
+    batch. A changed schema is a new object (the projection's model_copy), indexed anew.
+    """
+
+    model_config = ConfigDict(frozen=True)
 
     workspace: str
     slug: str
@@ -119,18 +131,30 @@ class ObjectSchema(BaseModel):
     updated_at: datetime
     version: int
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("_index", None)  # copied along with the fields: rebuild it
+        return copied
+
+    @cached_property
+    def _index(self) -> tuple[list[Attribute], dict[str, Attribute]]:
+        """(the active attributes in order, every attribute by key), built once."""
+        active = [attribute for attribute in self.attributes if not attribute.is_archived]
+        return active, {attribute.key: attribute for attribute in self.attributes}
+
     @property
     def stream(self) -> str:
         return object_stream(self.slug)
 
     def attribute(self, key: str, include_archived: bool = False) -> Attribute | None:
-        for attribute in self.attributes:
-            if attribute.key == key and (include_archived or not attribute.is_archived):
-                return attribute
-        return None
+        attribute = self._index[1].get(key)
+        if attribute is None or (attribute.is_archived and not include_archived):
+            return None
+        return attribute
 
     def active_attributes(self) -> list[Attribute]:
-        return [attribute for attribute in self.attributes if not attribute.is_archived]
+        """The attributes that are not archived, in order (a shared list: don't change it)."""
+        return self._index[0]
 
 
 def object_stream(slug: str) -> str:
@@ -385,8 +409,9 @@ def decide_update_object(
 def decide_add_attribute(
     schema: ObjectSchema, spec: AttributeSpec, metadata: EventMetadata, now: datetime
 ) -> Event:
-    attribute = check_attribute_spec(spec)
-    attribute.key = derive_key(attribute.label, {a.key for a in schema.attributes})
+    checked = check_attribute_spec(spec)
+    key = derive_key(checked.label, {a.key for a in schema.attributes})
+    attribute = checked.model_copy(update={"key": key})
     data = {"attribute": attribute.model_dump(mode="json")}
     return _object_event(schema, EventType.ATTRIBUTE_ADDED, data, metadata, now)
 
