@@ -39,13 +39,14 @@ class Batch:
         self, schema: ObjectSchema, attribute: Attribute, metadata: EventMetadata, now: datetime
     ) -> None:
         self.schema, self.attribute, self.metadata, self.now = schema, attribute, metadata, now
-        # Looked up once: most objects have few unique attributes, often none.
-        self.unique = [a for a in schema.attributes if a.is_unique]
         self.states: dict[str, RecordState] = {}  # every record the batch read or wrote
         self.stored: dict[str, RecordState] = {}  # as the store had them
         self.by_token: dict[str, str] = {}  # matching token -> record id
+        self.keys_of: dict[str, dict[str, str]] = {}  # record id -> its unique keys, as of now
         self.owners: dict[str, str | None] = {}  # unique key -> owner, as the batch goes
         self.stored_owners: dict[str, str] = {}
+        # Records a relation may name: those read for the batch, and (a relation to its own
+        # object) those the batch created before it.
         self.related: dict[str, RecordState] = {}
         self.events: list[Event] = []
         self.touched: dict[str, None] = {}  # ids of records written, in order
@@ -68,14 +69,17 @@ class Batch:
             self.states[record.id] = record
             self.stored[record.id] = record
             self.by_token[token] = record.id
-        keys = {k for r in found.values() for k in self._unique_keys(r.values)}
-        related_ids: set[str] = set()
-        for item in values:
-            keys |= self._unique_keys(item).keys()
-            related_ids |= domain_records.relation_ids(schema, item)
+        keys: set[str] = set()
+        if schema.unique_attributes():
+            for record in found.values():
+                self.keys_of[record.id] = self._unique_keys(record.values)
+                keys.update(self.keys_of[record.id])
+            for item in values:
+                keys.update(self._unique_keys(item))  # `|=` a dict's keys copies the set
         self.stored_owners = await tx.key_owners(sorted(keys)) if keys else {}
         self.owners = dict(self.stored_owners)
-        if related_ids:
+        if schema.relation_attributes():
+            related_ids = set().union(*(domain_records.relation_ids(schema, v) for v in values))
             self.related = await tx.get_records(workspace, sorted(related_ids))
 
     def apply(
@@ -106,6 +110,8 @@ class Batch:
         except DomainError as error:
             return BatchItem(index, error.status, errors=error.errors)
         self.states[after.id] = after
+        if self.schema.relation_attributes():
+            self.related[after.id] = after
         self.touched[after.id] = None
         for token in tokens:
             self.by_token.setdefault(token, after.id)
@@ -119,18 +125,16 @@ class Batch:
         )
 
     def _check_relations(self, values: Mapping[str, Any]) -> None:
-        # Records created earlier in this batch may be targets too (a relation to its own object).
-        domain_records.check_relations(self.schema, values, {**self.related, **self.states})
+        if self.schema.relation_attributes():
+            domain_records.check_relations(self.schema, values, self.related)
 
     def _unique_keys(self, values: Mapping[str, Any]) -> dict[str, str]:
-        if not self.unique:
-            return {}
-        return record_projection.unique_keys_of_values(self.schema, values, self.unique)
+        return record_projection.unique_keys_of_values(self.schema, values)
 
     def _move_keys(self, before: RecordState | None, after: RecordState) -> None:
-        if not self.unique:
+        if not self.schema.unique_attributes():
             return
-        old = self._unique_keys(before.values) if before else {}
+        old = self.keys_of.get(before.id, {}) if before else {}
         new = self._unique_keys(after.values)
         taken = [
             a for k, a in new.items() if k not in old and self.owners.get(k) not in (None, after.id)
@@ -146,6 +150,7 @@ class Batch:
             self.owners[key] = None
         for key in new.keys() - old.keys():
             self.owners[key] = after.id
+        self.keys_of[after.id] = new
 
     def _record_write(self, record_id: str) -> RecordWrite:
         state, stored = self.states[record_id], self.stored.get(record_id)

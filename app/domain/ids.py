@@ -40,6 +40,4 @@ def new_id() -> str:
     bits = _random_hex()
     variant = "89ab"[int(bits[3], 16) & 0b11]  # RFC 9562 variant 0b10, then 2 random bits
     # unix_ts_ms (48) - version 7 (4) + rand_a (12) - variant (2) + rand_b (62)
-    return (
-        f"{milliseconds[:8]}-{milliseconds[8:]}-7{bits[:3]}-{variant}{bits[4:7]}-{bits[7:19]}"
-    )
+    return f"{milliseconds[:8]}-{milliseconds[8:]}-7{bits[:3]}-{variant}{bits[4:7]}-{bits[7:19]}"

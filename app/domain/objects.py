@@ -137,24 +137,50 @@ class ObjectSchema(BaseModel):
         return copied
 
     @cached_property
-    def _index(self) -> tuple[list[Attribute], dict[str, Attribute]]:
-        """(the active attributes in order, every attribute by key), built once."""
-        active = [attribute for attribute in self.attributes if not attribute.is_archived]
-        return active, {attribute.key: attribute for attribute in self.attributes}
+    def _index(self) -> _AttributeIndex:
+        return _AttributeIndex.of(self.attributes)
 
     @property
     def stream(self) -> str:
         return object_stream(self.slug)
 
     def attribute(self, key: str, include_archived: bool = False) -> Attribute | None:
-        attribute = self._index[1].get(key)
+        attribute = self._index.by_key.get(key)
         if attribute is None or (attribute.is_archived and not include_archived):
             return None
         return attribute
 
+    # The lists below are shared: don't change them.
+
     def active_attributes(self) -> list[Attribute]:
-        """The attributes that are not archived, in order (a shared list: don't change it)."""
-        return self._index[0]
+        """The attributes that are not archived, in order."""
+        return self._index.active
+
+    def unique_attributes(self) -> list[Attribute]:
+        """The isUnique attributes, archived ones too: they keep holding their values."""
+        return self._index.unique
+
+    def relation_attributes(self) -> list[Attribute]:
+        """The active attributes whose values name records of another object."""
+        return self._index.relations
+
+
+@dataclass(frozen=True)
+class _AttributeIndex:
+    active: list[Attribute]
+    by_key: dict[str, Attribute]
+    unique: list[Attribute]
+    relations: list[Attribute]
+
+    @classmethod
+    def of(cls, attributes: list[Attribute]) -> _AttributeIndex:
+        active = [attribute for attribute in attributes if not attribute.is_archived]
+        return cls(
+            active=active,
+            by_key={attribute.key: attribute for attribute in attributes},
+            unique=[attribute for attribute in attributes if attribute.is_unique],
+            relations=[attribute for attribute in active if attribute.related_object],
+        )
 
 
 def object_stream(slug: str) -> str:

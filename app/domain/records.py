@@ -170,8 +170,8 @@ def relation_ids(schema: ObjectSchema, values: Mapping[str, Any]) -> set[str]:
     """Every record id the relation values name."""
     return {
         record_id
-        for attribute in schema.active_attributes()
-        if attribute.related_object and values.get(attribute.key)
+        for attribute in schema.relation_attributes()
+        if values.get(attribute.key)
         for record_id in values[attribute.key]
     }
 
@@ -181,7 +181,7 @@ def check_relations(
 ) -> None:
     """Relation values must name existing records (among `known`) of the related object."""
     errors = []
-    for attribute in schema.active_attributes():
+    for attribute in schema.relation_attributes():
         target, ids = attribute.related_object, values.get(attribute.key)
         if not target or not ids:
             continue
