@@ -136,6 +136,8 @@ class Batch:
             return
         old = self.keys_of.get(before.id, {}) if before else {}
         new = self._unique_keys(after.values)
+        if new == old:  # most updates leave the unique values alone
+            return
         taken = [
             a for k, a in new.items() if k not in old and self.owners.get(k) not in (None, after.id)
         ]

@@ -164,6 +164,10 @@ class ObjectSchema(BaseModel):
         """The active attributes whose values name records of another object."""
         return self._index.relations
 
+    def required_attributes(self) -> list[Attribute]:
+        """The active isRequired attributes."""
+        return self._index.required
+
 
 @dataclass(frozen=True)
 class _AttributeIndex:
@@ -171,6 +175,7 @@ class _AttributeIndex:
     by_key: dict[str, Attribute]
     unique: list[Attribute]
     relations: list[Attribute]
+    required: list[Attribute]
 
     @classmethod
     def of(cls, attributes: list[Attribute]) -> _AttributeIndex:
@@ -180,6 +185,7 @@ class _AttributeIndex:
             by_key={attribute.key: attribute for attribute in attributes},
             unique=[attribute for attribute in attributes if attribute.is_unique],
             relations=[attribute for attribute in active if attribute.related_object],
+            required=[attribute for attribute in active if attribute.is_required],
         )
 
 

@@ -91,8 +91,8 @@ def matching_value(attribute: Attribute, values: Mapping[str, Any]) -> Any:
 def _check_required(schema: ObjectSchema, values: Mapping[str, Any], creating: bool) -> None:
     errors = [
         FieldError(a.key, "required", f"'{a.key}' is required and can't be null.")
-        for a in schema.active_attributes()
-        if a.is_required and (a.key in values or creating) and values.get(a.key) is None
+        for a in schema.required_attributes()
+        if (a.key in values or creating) and values.get(a.key) is None
     ]
     if errors:
         raise ValidationFailed.of(errors)
