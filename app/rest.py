@@ -8,10 +8,9 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app import rest_standard
+from app import jsonio, rest_standard
 from app.auth import authenticate
 from app.domain.errors import (
     DomainError,
@@ -23,6 +22,7 @@ from app.domain.errors import (
 )
 from app.domain.events import Source
 from app.domain.objects import Attribute, AttributePatch, AttributeSpec, ObjectSchema
+from app.jsonio import JSONResponse
 from app.service import Context, Service
 from app.views import NOT_APPLIED, BatchItem, RecordPage, RecordView
 
@@ -138,7 +138,7 @@ async def json_object(request: Request) -> dict[str, Any]:
     """The body as a JSON object, or a 400 that says what is wrong with it."""
     raw = await request.body()
     try:
-        body = json.loads(raw)
+        body = jsonio.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise field_error(None, "invalid_json", f"The body is not valid JSON: {error}.") from None
     if not isinstance(body, dict):

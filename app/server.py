@@ -11,7 +11,7 @@ from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -21,6 +21,7 @@ from strawberry.types.graphql import OperationType
 from app import openapi, rest
 from app.auth import READ, WRITE, Principal, hash_token
 from app.domain.errors import DomainError, PayloadTooLarge, field_error
+from app.jsonio import JSONResponse
 from app.service import Context, Service
 from app.settings import Settings
 from app.store import open_store
