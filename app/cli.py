@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -69,9 +70,18 @@ async def serve(settings: Settings) -> None:
     try:
         app = create_app(settings, store=store)
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None)
+        freeze_startup_heap()
         await uvicorn.Server(config).serve()
     finally:
         await store.close()
+
+
+def freeze_startup_heap() -> None:
+    """Take what lives as long as the process (modules, the GraphQL schema, the app) out of
+    the garbage collector's generations: a full collection during a batch then walks only
+    the objects of the requests in flight. Measured: see docs/performance.md."""
+    gc.collect()
+    gc.freeze()
 
 
 async def create_token(settings: Settings, workspace: str, scopes: list[str]) -> str:
