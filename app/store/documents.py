@@ -34,6 +34,19 @@ def document(value: Event | RecordState) -> Document:
     return result
 
 
+def event_body(event: Event) -> str:
+    """What a row of an event log with columns for the event's identity keeps besides them
+    (id, workspace, stream, version and position): a third of the event's bytes less."""
+    return dumps(
+        {
+            "type": event.type,
+            "data": event.data,
+            "metadata": event.metadata,
+            "recorded_at": event.recorded_at,
+        }
+    )
+
+
 def event_of(document: Mapping[str, Any]) -> Event:
     return Event(
         id=document["id"],
@@ -45,6 +58,18 @@ def event_of(document: Mapping[str, Any]) -> Event:
         metadata=EventMetadata(**document["metadata"]),
         recorded_at=datetime.fromisoformat(document["recorded_at"]),
         position=document.get("position"),
+    )
+
+
+def record_body(state: RecordState) -> str:
+    """What a records row with columns for id, workspace and object keeps besides them."""
+    return dumps(
+        {
+            "values": state.values,
+            "created_at": state.created_at,
+            "updated_at": state.updated_at,
+            "version": state.version,
+        }
     )
 
 

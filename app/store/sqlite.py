@@ -108,18 +108,18 @@ CREATE TABLE IF NOT EXISTS tokens (
 # tests/test_sqlite_store.py checks the plan.
 FIND_FIRST_SQL = """
 WITH wanted(token) AS (VALUES {marks})
-SELECT wanted.token, (
-    SELECT r.state
-    FROM record_lookups AS l JOIN records AS r ON r.id = l.record_id
+SELECT wanted.token, r.id, r.workspace, r.object_slug, r.state
+FROM wanted JOIN records AS r ON r.id = (
+    SELECT l.record_id
+    FROM record_lookups AS l
     WHERE l.workspace = ? AND l.object_slug = ? AND l.attribute = ? AND l.token = wanted.token
     ORDER BY l.seq
     LIMIT 1
 )
-FROM wanted
 """
 
 HOLDERS_SQL = """
-SELECT r.state
+SELECT r.id, r.workspace, r.object_slug, r.state
 FROM record_lookups AS l JOIN records AS r ON r.id = l.record_id
 WHERE l.workspace = ? AND l.object_slug = ? AND l.attribute = ? AND l.token = ?
 ORDER BY l.seq
@@ -179,7 +179,7 @@ class SqliteReader:
         self, workspace: str, object_slug: str, attribute: str, token: str
     ) -> list[RecordState]:
         rows = self._rows(HOLDERS_SQL, (workspace, object_slug, attribute, token))
-        return [_record(row[0]) for row in rows]
+        return [_record(*row) for row in rows]
 
     async def page_records(
         self, workspace: str, object_slug: str, offset: int, limit: int
@@ -199,30 +199,33 @@ class SqliteReader:
         if first_bucket is None:
             return [], total
         rows = self._rows(
-            "SELECT state FROM records WHERE workspace = ? AND object_slug = ? AND seq >= ? "
+            f"SELECT {RECORD_COLUMNS} FROM records "
+            "WHERE workspace = ? AND object_slug = ? AND seq >= ? "
             "ORDER BY seq LIMIT ? OFFSET ?",
             (workspace, object_slug, first_bucket * BUCKET_WIDTH, limit, skip),
         )
-        return [_record(row[0]) for row in rows], total
+        return [_record(*row) for row in rows], total
 
     async def records_after(
         self, workspace: str, object_slug: str, after: int, limit: int
     ) -> list[tuple[int, RecordState]]:
         rows = self._rows(
-            "SELECT seq, state FROM records WHERE workspace = ? AND object_slug = ? AND seq > ? "
+            f"SELECT seq, {RECORD_COLUMNS} FROM records "
+            "WHERE workspace = ? AND object_slug = ? AND seq > ? "
             "ORDER BY seq LIMIT ?",
             (workspace, object_slug, after, limit),
         )
-        return [(seq, _record(state)) for seq, state in rows]
+        return [(seq, _record(*record)) for seq, *record in rows]
 
     async def get_records(self, workspace: str, ids: Sequence[str]) -> dict[str, RecordState]:
         if not ids:
             return {}
         rows = self._rows(
-            f"SELECT state FROM records WHERE workspace = ? AND id IN ({_marks(len(ids))})",
+            f"SELECT {RECORD_COLUMNS} FROM records "
+            f"WHERE workspace = ? AND id IN ({_marks(len(ids))})",
             (workspace, *ids),
         )
-        records = [_record(row[0]) for row in rows]
+        records = [_record(*row) for row in rows]
         return {record.id: record for record in records}
 
     async def find_first(
@@ -234,7 +237,7 @@ class SqliteReader:
             FIND_FIRST_SQL.format(marks=", ".join("(?)" for _ in tokens)),
             (*tokens, workspace, object_slug, attribute),
         )
-        return {token: _record(state) for token, state in rows if state}
+        return {token: _record(*record) for token, *record in rows}
 
     async def key_owners(self, keys: Sequence[str]) -> dict[str, str]:
         if not keys:
@@ -256,27 +259,34 @@ class SqliteReader:
 
     async def read_stream(self, workspace: str, stream: str) -> list[Event]:
         rows = self._rows(
-            "SELECT position, body FROM events WHERE workspace = ? AND stream = ? ORDER BY version",
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE workspace = ? AND stream = ? "
+            "ORDER BY version",
             (workspace, stream),
         )
-        return [_event(position, body) for position, body in rows]
+        return [_event(*row) for row in rows]
 
     async def read_log(self, after_position: int, limit: int) -> list[Event]:
         rows = self._rows(
-            "SELECT position, body FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
             (after_position, limit),
         )
-        return [_event(position, body) for position, body in rows]
+        return [_event(*row) for row in rows]
 
 
-def _event(position: int, body: str) -> Event:
-    event = documents.event_of(documents.loads(body))
-    event.position = position
-    return event
+EVENT_COLUMNS = "position, id, workspace, stream, version, body"
 
 
-def _record(state: str) -> RecordState:
-    return documents.record_of(documents.loads(state))
+def _event(position: int, id: str, workspace: str, stream: str, version: int, body: str) -> Event:
+    columns = {"id": id, "workspace": workspace, "stream": stream, "version": version}
+    return documents.event_of({**documents.loads(body), **columns, "position": position})
+
+
+RECORD_COLUMNS = "id, workspace, object_slug, state"
+
+
+def _record(id: str, workspace: str, object_slug: str, state: str) -> RecordState:
+    columns = {"id": id, "workspace": workspace, "object_slug": object_slug}
+    return documents.record_of({**documents.loads(state), **columns})
 
 
 class SqliteTransaction(SqliteReader):
@@ -312,7 +322,7 @@ class SqliteTransaction(SqliteReader):
                     e.workspace,
                     e.stream,
                     e.version,
-                    documents.dumps(e),
+                    documents.event_body(e),
                 )
                 for e in changes.events
             ],
@@ -353,7 +363,7 @@ class SqliteTransaction(SqliteReader):
                     w.state.workspace,
                     w.state.object_slug,
                     seqs[w.state.id],
-                    documents.dumps(w.state),
+                    documents.record_body(w.state),
                 )
                 for w in new
             ],
@@ -365,7 +375,7 @@ class SqliteTransaction(SqliteReader):
             )
             many(
                 "UPDATE records SET state = ? WHERE id = ?",
-                [(documents.dumps(w.state), w.state.id) for w in updated],
+                [(documents.record_body(w.state), w.state.id) for w in updated],
             )
         # Only the lookups that changed are touched: each one is a page write.
         removed, added = [], []
