@@ -381,11 +381,13 @@ class SqliteTransaction(SqliteReader):
         removed, added = [], []
         for write in writes:
             state, seq = write.state, seqs[write.state.id]
-            wanted = {(lookup.attribute, lookup.token) for lookup in write.lookups}
-            held = {(lookup.attribute, lookup.token) for lookup in write.previous}
+            wanted, held = set(write.lookups), set(write.previous)
             key = (state.workspace, state.object_slug)
             removed += [(*key, a, t, seq) for a, t in held - wanted]
             added += [(*key, a, t, seq, state.id) for a, t in wanted - held]
+        # In key order, consecutive rows land on the same B-tree pages while they are hot.
+        removed.sort()
+        added.sort()
         many(
             "DELETE FROM record_lookups WHERE workspace = ? AND object_slug = ? "
             "AND attribute = ? AND token = ? AND seq = ?",
