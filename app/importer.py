@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
+import orjson
 
 from app.domain.standard import FIELDS
 
@@ -248,7 +249,9 @@ class Importer:
             "PUT",
             f"/v2/crm/{self.options.object_slug}/batch",
             params={"matchingAttribute": self.options.match},
-            json={"records": [row.body for row in rows]},
+            # orjson both ways: the stdlib's JSON was a tenth of a batch's round trip.
+            content=orjson.dumps({"records": [row.body for row in rows]}),
+            headers={"Content-Type": "application/json"},
         )
         if response.status_code == 413 and len(rows) > 1:
             # Too large for the gateway's body limit: send it in two halves instead.
@@ -256,7 +259,7 @@ class Importer:
             return self._assert(rows[:half], totals) + self._assert(rows[half:], totals)
         if response.status_code != 200:
             raise ImportFailed(_explain(response))
-        answer = response.json()
+        answer = orjson.loads(response.content)
         totals.add(answer["totals"])
         return [
             {"line": row.line, "errors": result["errors"], "record": row.body}
@@ -264,9 +267,11 @@ class Importer:
             if result["status"] >= 400
         ]
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """The response, after bounded retries with backoff on 429, 5xx and lost connections."""
-        headers = {"Authorization": f"Bearer {self.options.token}"}
+        headers = {**(headers or {}), "Authorization": f"Bearer {self.options.token}"}
         retries = self.options.retries
         for attempt in range(retries + 1):
             response: httpx.Response | None = None
