@@ -250,7 +250,7 @@ class Importer:
             f"/v2/crm/{self.options.object_slug}/batch",
             params={"matchingAttribute": self.options.match},
             # orjson both ways: the stdlib's JSON was a tenth of a batch's round trip.
-            content=orjson.dumps({"records": [row.body for row in rows]}),
+            content=_json({"records": [row.body for row in rows]}),
             headers={"Content-Type": "application/json"},
         )
         if response.status_code == 413 and len(rows) > 1:
@@ -287,6 +287,13 @@ class Importer:
                     return response
             self.sleep(_pause(attempt, response))
         raise AssertionError("the loop returns or raises")
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits: the gateway says what's wrong
+        return json.dumps(body).encode()
 
 
 def _pause(attempt: int, response: httpx.Response | None) -> float:

@@ -81,6 +81,26 @@ async def test_rest_body_must_be_a_json_object(api: Api, raw: bytes, code: str) 
     assert await api.log_size() == before
 
 
+@pytest.mark.parametrize("number", [b"1180591620717411303424", b"NaN", b"-Infinity"])
+async def test_json_the_fast_parser_refuses_still_gets_the_validators_answer(
+    api: Api, number: bytes
+) -> None:
+    """Bodies are parsed by orjson, which refuses integers beyond 64 bits and NaN; those
+    must still be refused as values of the attribute, not as invalid JSON."""
+    await api.products()
+    before = await api.log_size()
+    response = await api.client.put(
+        "/v2/crm/products",
+        params={"matchingAttribute": "sku"},
+        content=b'{"sku": "A", "price": ' + number + b"}",
+        headers={**api.auth(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert (error["code"], error["field"]) == ("invalid_value", "price")
+    assert await api.log_size() == before
+
+
 async def test_graphql_attributes_must_be_an_object(api: Api) -> None:
     await api.products()
     outcome = await assert_via(api, "graphql", "products", "sku", ["sku", "A"])

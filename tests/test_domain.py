@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -128,3 +129,46 @@ def test_new_ids_are_uuid7_and_sort_by_time() -> None:
     assert len(set(ids)) == len(ids)
     stamps = [u.int >> 80 for u in parsed]
     assert stamps == sorted(stamps)  # millisecond prefix never goes back
+
+
+def test_new_ids_differ_between_a_forked_child_and_its_parent() -> None:
+    """Random bytes are buffered per process: a child must not reuse its parent's buffer."""
+    new_id()  # the parent now holds buffered random bytes
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.write(write, ",".join(new_id() for _ in range(50)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as pipe:
+        from_child = set(pipe.read().split(","))
+    from_parent = {new_id() for _ in range(50)}
+    assert len(from_child) == 50
+    assert not {i[19:] for i in from_child} & {i[19:] for i in from_parent}
+
+
+def test_a_changed_schema_is_indexed_anew() -> None:
+    """ObjectSchema caches its attribute index; model_copy (how projections change it) must
+    not carry the old index along."""
+    sku = Attribute(key="sku", label="SKU", type=AttributeType.TEXT, is_unique=True)
+    price = Attribute(key="price", label="Price", type=AttributeType.NUMBER)
+    schema = ObjectSchema(
+        workspace="w",
+        slug="products",
+        singular_name="Product",
+        plural_name="Products",
+        attributes=[sku, price],
+        created_at=T0,
+        updated_at=T0,
+        version=1,
+    )
+    assert [a.key for a in schema.active_attributes()] == ["sku", "price"]
+    archived = schema.model_copy(
+        update={"attributes": [sku.model_copy(update={"is_archived": True}), price]}
+    )
+    assert [a.key for a in archived.active_attributes()] == ["price"]
+    assert archived.attribute("sku") is None
+    assert archived.attribute("sku", include_archived=True) is not None
+    assert [a.key for a in archived.unique_attributes()] == ["sku"]  # archived keys stay held
+    assert [a.key for a in schema.active_attributes()] == ["sku", "price"]  # original intact

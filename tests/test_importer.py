@@ -51,6 +51,7 @@ def test_csv_import_with_rejects_and_a_safe_rerun(tmp_path: Path) -> None:
     rows[101] = "SKU-100,abc,1"  # line 102: price is not a number
     rows[501] = ",3,1"  # line 502: no matching value
     rows[901] = "SKU-900,1,2,surplus"  # line 902: a cell too many
+    rows[1101] = f"SKU-1100,{2**70},1"  # line 1102: beyond JSON's exact integers (and orjson's)
     data = tmp_path / "products.csv"
     data.write_text("\n".join(rows) + "\n")
     with ServerProcess(f"sqlite:///{tmp_path}/crm.db") as server:
@@ -58,17 +59,17 @@ def test_csv_import_with_rejects_and_a_safe_rerun(tmp_path: Path) -> None:
             create_products(client)
         first = run_import(data, server.url, "--batch", "500")
         assert first.returncode == 1, first.stderr
-        assert "created 1,197" in first.stderr and "failed 3" in first.stderr
+        assert "created 1,196" in first.stderr and "failed 4" in first.stderr
         rejects = [json.loads(line) for line in (tmp_path / "products.csv.rejects.jsonl").open()]
-        assert [r["line"] for r in rejects] == [102, 502, 902]
-        assert rejects[0]["errors"][0]["field"] == "price"
+        assert [r["line"] for r in rejects] == [102, 502, 902, 1102]
+        assert rejects[0]["errors"][0]["field"] == rejects[3]["errors"][0]["field"] == "price"
         assert rejects[1]["errors"][0]["code"] == "missing_matching_value"
-        assert total_products(server) == 1197
+        assert total_products(server) == 1196
 
         again = run_import(data, server.url, "--batch", "500")
         assert again.returncode == 1
-        assert "created 0 " in again.stderr and "unchanged 1,197" in again.stderr
-        assert total_products(server) == 1197
+        assert "created 0 " in again.stderr and "unchanged 1,196" in again.stderr
+        assert total_products(server) == 1196
 
 
 def test_jsonl_import_of_good_rows_exits_0(tmp_path: Path) -> None:

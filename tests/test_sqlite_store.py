@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -131,4 +132,38 @@ async def test_the_file_is_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     assert isinstance(store, SqliteStore)
     assert store._writer.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert store._writer.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+    await store.close()
+
+
+async def test_rows_written_with_whole_documents_still_read(tmp_path: Path) -> None:
+    """Rows once held whole JSON documents (identity fields too); now the columns hold the
+    identity. A file written the old way must read back the same."""
+    store = await open_store(f"sqlite:///{tmp_path}/crm.db")
+    assert isinstance(store, SqliteStore)
+    service = Service(store)
+    await products(service)
+    created = await service.assert_record(CTX, "products", "sku", {"sku": "A", "price": 1})
+    history = await service.history(CTX, "products", created.record.id)
+    raw = sqlite3.connect(tmp_path / "crm.db")
+    with raw:
+        for position, *identity, body in raw.execute(
+            "SELECT position, id, workspace, stream, version, body FROM events"
+        ).fetchall():
+            keys = ("id", "workspace", "stream", "version")
+            whole = {**json.loads(body), **dict(zip(keys, identity, strict=True))}
+            raw.execute(
+                "UPDATE events SET body = ? WHERE position = ?", (json.dumps(whole), position)
+            )
+        for record_id, workspace, slug, state in raw.execute(
+            "SELECT id, workspace, object_slug, state FROM records"
+        ).fetchall():
+            whole = {**json.loads(state), "id": record_id, "workspace": workspace}
+            whole["object_slug"] = slug
+            raw.execute("UPDATE records SET state = ? WHERE id = ?", (json.dumps(whole), record_id))
+    raw.close()
+
+    assert await service.get_record(CTX, "products", created.record.id) == created.record
+    assert await service.history(CTX, "products", created.record.id) == history
+    again = await service.assert_record(CTX, "products", "sku", {"sku": "A", "price": 2})
+    assert (again.created, again.record.version) == (False, 2)
     await store.close()
