@@ -34,17 +34,15 @@ def document(value: Event | RecordState) -> Document:
     return result
 
 
-def event_body(event: Event) -> str:
-    """What a row of an event log with columns for the event's identity keeps besides them
-    (id, workspace, stream, version and position): a third of the event's bytes less."""
-    return dumps(
-        {
-            "type": event.type,
-            "data": event.data,
-            "metadata": event.metadata,
-            "recorded_at": event.recorded_at,
-        }
-    )
+# What a row with columns for the identity (id, workspace, stream or object, version,
+# position) keeps in its JSON body besides them: a third fewer bytes a record.
+EVENT_BODY = ("type", "data", "metadata", "recorded_at")
+RECORD_BODY = ("values", "created_at", "updated_at", "version")
+
+
+def body(value: Event | RecordState, fields: tuple[str, ...]) -> str:
+    """JSON text of some of the fields of an event or a state."""
+    return dumps({name: getattr(value, name) for name in fields})
 
 
 def event_of(document: Mapping[str, Any]) -> Event:
@@ -58,18 +56,6 @@ def event_of(document: Mapping[str, Any]) -> Event:
         metadata=EventMetadata(**document["metadata"]),
         recorded_at=datetime.fromisoformat(document["recorded_at"]),
         position=document.get("position"),
-    )
-
-
-def record_body(state: RecordState) -> str:
-    """What a records row with columns for id, workspace and object keeps besides them."""
-    return dumps(
-        {
-            "values": state.values,
-            "created_at": state.created_at,
-            "updated_at": state.updated_at,
-            "version": state.version,
-        }
     )
 
 

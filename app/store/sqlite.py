@@ -322,7 +322,7 @@ class SqliteTransaction(SqliteReader):
                     e.workspace,
                     e.stream,
                     e.version,
-                    documents.event_body(e),
+                    documents.body(e, documents.EVENT_BODY),
                 )
                 for e in changes.events
             ],
@@ -363,7 +363,7 @@ class SqliteTransaction(SqliteReader):
                     w.state.workspace,
                     w.state.object_slug,
                     seqs[w.state.id],
-                    documents.record_body(w.state),
+                    documents.body(w.state, documents.RECORD_BODY),
                 )
                 for w in new
             ],
@@ -375,7 +375,7 @@ class SqliteTransaction(SqliteReader):
             )
             many(
                 "UPDATE records SET state = ? WHERE id = ?",
-                [(documents.record_body(w.state), w.state.id) for w in updated],
+                [(documents.body(w.state, documents.RECORD_BODY), w.state.id) for w in updated],
             )
         # Only the lookups that changed are touched: each one is a page write.
         removed, added = [], []
