@@ -46,7 +46,7 @@ class Batch:
         self.owners: dict[str, str | None] = {}  # unique key -> owner, as the batch goes
         self.stored_owners: dict[str, str] = {}
         # Records a relation may name: those read for the batch, and (a relation to its own
-        # object) those the batch created before it.
+        # object) those the batch wrote before it.
         self.related: dict[str, RecordState] = {}
         self.events: list[Event] = []
         self.touched: dict[str, None] = {}  # ids of records written, in order
@@ -91,7 +91,7 @@ class Batch:
         record_id = next((self.by_token[t] for t in tokens if t in self.by_token), None)
         before = self.states.get(record_id) if record_id else None
         try:
-            self._check_relations(values)
+            domain_records.check_relations(self.schema, values, self.related)
             if before is None:
                 events = [
                     domain_records.decide_create(
@@ -110,8 +110,7 @@ class Batch:
         except DomainError as error:
             return BatchItem(index, error.status, errors=error.errors)
         self.states[after.id] = after
-        if self.schema.relation_attributes():
-            self.related[after.id] = after
+        self.related[after.id] = after
         self.touched[after.id] = None
         for token in tokens:
             self.by_token.setdefault(token, after.id)
@@ -123,10 +122,6 @@ class Batch:
             changed=True,
             record=RecordView.of(self.schema, after),
         )
-
-    def _check_relations(self, values: Mapping[str, Any]) -> None:
-        if self.schema.relation_attributes():
-            domain_records.check_relations(self.schema, values, self.related)
 
     def _unique_keys(self, values: Mapping[str, Any]) -> dict[str, str]:
         return record_projection.unique_keys_of_values(self.schema, values)

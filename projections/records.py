@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from app.domain.events import Event, EventType
-from app.domain.objects import LIST_TYPES, ObjectSchema
+from app.domain.objects import ObjectSchema
 from app.domain.records import RecordState
 from app.domain.values import lookup_token, lookup_tokens
 
@@ -66,15 +66,10 @@ def lookups(schema: ObjectSchema, state: RecordState) -> list[Lookup]:
     needs no rewrite of every record.
     """
     found = []
-    values = state.values
     for attribute in schema.attributes:
-        value = values.get(attribute.key)
-        if value is None:
-            continue
-        if attribute.type in LIST_TYPES:
+        value = state.values.get(attribute.key)
+        if value is not None:
             found += [Lookup(attribute.key, t) for t in lookup_tokens(attribute, value)]
-        else:
-            found.append(Lookup(attribute.key, lookup_token(attribute, value)))
     return found
 
 

@@ -32,8 +32,8 @@ from app.store.base import (
     Token,
     WriteConflict,
 )
+from app.store.documents import Document
 
-Document = dict[str, Any]
 DUPLICATE_KEY = 11000
 
 
