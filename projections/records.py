@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from app.domain.events import Event, EventType
 from app.domain.objects import ObjectSchema
 from app.domain.records import RecordState
 from app.domain.values import lookup_token, lookup_tokens
 
-
-class Lookup(NamedTuple):
-    """One (attribute, exact value) pair a record can be found by.
-
-    A tuple, not a dataclass: a batch builds several a record, and stores compare them as
-    sets; a frozen dataclass cost three times as much to build.
-    """
-
-    attribute: str
-    token: str
+# One (attribute key, exact value token) pair a record can be found by. A plain tuple: a
+# batch builds several a record and stores compare them as sets; a NamedTuple cost ten
+# times as much to build (its __new__ is a Python function), a frozen dataclass more.
+Lookup = tuple[str, str]
 
 
 def apply(state: RecordState | None, event: Event) -> RecordState:
@@ -65,11 +59,13 @@ def lookups(schema: ObjectSchema, state: RecordState) -> list[Lookup]:
     Archived attributes stay indexed (and their unique values held): unarchiving one then
     needs no rewrite of every record.
     """
-    found = []
+    found: list[Lookup] = []
+    values = state.values
     for attribute in schema.attributes:
-        value = state.values.get(attribute.key)
+        value = values.get(attribute.key)
         if value is not None:
-            found += [Lookup(attribute.key, t) for t in lookup_tokens(attribute, value)]
+            for token in lookup_tokens(attribute, value):
+                found.append((attribute.key, token))
     return found
 
 

@@ -44,7 +44,7 @@ def state(
 
 
 def lookups(values: dict[str, object]) -> list[Lookup]:
-    return [Lookup(key, str(value)) for key, value in values.items() if value is not None]
+    return [(key, str(value)) for key, value in values.items() if value is not None]
 
 
 async def create(store: Store, record_id: str, values: dict[str, object], **kw: object) -> None:

@@ -226,9 +226,10 @@ def lookup_tokens(attribute: Attribute, value: Any) -> list[str]:
     record is found by any of them: people by any of their emails, and the records that
     point at a deleted record through a relation.
     """
+    token = TOKENS.get(attribute.type, str)
     if attribute.type in LIST_TYPES:
-        return [lookup_token(attribute, item) for item in value]
-    return [lookup_token(attribute, value)]
+        return [token(item) for item in value]
+    return [token(value)]
 
 
 def lookup_token(attribute: Attribute, value: Any) -> str:

@@ -271,7 +271,7 @@ class MongoTransaction(MongoReader):
             document = documents.document(write.state)
             document["_id"] = document.pop("id")
             document["lookup"] = [
-                {"a": entry.attribute, "v": entry.token} for entry in write.lookups
+                {"a": attribute, "v": token} for attribute, token in write.lookups
             ]
             seq = created_at.get(write.state.stream)
             if seq is not None:

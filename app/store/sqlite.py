@@ -411,8 +411,8 @@ class SqliteTransaction(SqliteReader):
             "DELETE FROM record_lookups WHERE workspace = ? AND object_slug = ? "
             "AND attribute = ? AND token = ? AND seq = ?",
             [
-                (record.workspace, record.object_slug, x.attribute, x.token, seq)
-                for x in deleted.lookups
+                (record.workspace, record.object_slug, attribute, token, seq)
+                for attribute, token in deleted.lookups
             ],
         )
         self._count([(record.workspace, record.object_slug, seq // BUCKET_WIDTH, -1)])
