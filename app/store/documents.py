@@ -45,27 +45,38 @@ def body(value: Event | RecordState, fields: tuple[str, ...]) -> str:
     return dumps({name: getattr(value, name) for name in fields})
 
 
-def event_of(document: Mapping[str, Any]) -> Event:
+# Decoding takes the identity apart from the body: SQLite keeps it in columns, MongoDB in
+# the document's own keys, and merging the two into one dict first cost ~0.8 µs a record.
+
+
+def event_of(
+    body: Mapping[str, Any],
+    id: str,
+    workspace: str,
+    stream: str,
+    version: int,
+    position: int | None,
+) -> Event:
     return Event(
-        id=document["id"],
-        workspace=document["workspace"],
-        stream=document["stream"],
-        version=document["version"],
-        type=EventType(document["type"]),
-        data=document["data"],
-        metadata=EventMetadata(**document["metadata"]),
-        recorded_at=datetime.fromisoformat(document["recorded_at"]),
-        position=document.get("position"),
+        id=id,
+        workspace=workspace,
+        stream=stream,
+        version=version,
+        type=EventType(body["type"]),
+        data=body["data"],
+        metadata=EventMetadata(**body["metadata"]),
+        recorded_at=datetime.fromisoformat(body["recorded_at"]),
+        position=position,
     )
 
 
-def record_of(document: Mapping[str, Any]) -> RecordState:
+def record_of(body: Mapping[str, Any], id: str, workspace: str, object_slug: str) -> RecordState:
     return RecordState(
-        id=document["id"],
-        workspace=document["workspace"],
-        object_slug=document["object_slug"],
-        values=document["values"],
-        created_at=datetime.fromisoformat(document["created_at"]),
-        updated_at=datetime.fromisoformat(document["updated_at"]),
-        version=document["version"],
+        id=id,
+        workspace=workspace,
+        object_slug=object_slug,
+        values=body["values"],
+        created_at=datetime.fromisoformat(body["created_at"]),
+        updated_at=datetime.fromisoformat(body["updated_at"]),
+        version=body["version"],
     )

@@ -44,11 +44,20 @@ def _event_document(event: Event) -> Document:
 
 
 def _event(document: Document) -> Event:
-    return documents.event_of({**document, "id": document["_id"]})
+    return documents.event_of(
+        document,
+        document["_id"],
+        document["workspace"],
+        document["stream"],
+        document["version"],
+        document.get("position"),
+    )
 
 
 def _record(document: Document) -> RecordState:
-    return documents.record_of({**document, "id": document["_id"]})
+    return documents.record_of(
+        document, document["_id"], document["workspace"], document["object_slug"]
+    )
 
 
 def _object(document: Document) -> ObjectSchema:

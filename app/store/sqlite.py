@@ -277,16 +277,14 @@ EVENT_COLUMNS = "position, id, workspace, stream, version, body"
 
 
 def _event(position: int, id: str, workspace: str, stream: str, version: int, body: str) -> Event:
-    columns = {"id": id, "workspace": workspace, "stream": stream, "version": version}
-    return documents.event_of({**documents.loads(body), **columns, "position": position})
+    return documents.event_of(documents.loads(body), id, workspace, stream, version, position)
 
 
 RECORD_COLUMNS = "id, workspace, object_slug, state"
 
 
 def _record(id: str, workspace: str, object_slug: str, state: str) -> RecordState:
-    columns = {"id": id, "workspace": workspace, "object_slug": object_slug}
-    return documents.record_of({**documents.loads(state), **columns})
+    return documents.record_of(documents.loads(state), id, workspace, object_slug)
 
 
 class SqliteTransaction(SqliteReader):
