@@ -89,9 +89,12 @@ def matching_value(attribute: Attribute, values: Mapping[str, Any]) -> Any:
 
 
 def _check_required(schema: ObjectSchema, values: Mapping[str, Any], creating: bool) -> None:
+    required = schema.required_attributes()
+    if not required:  # most objects: a batch calls this once a record
+        return
     errors = [
         FieldError(a.key, "required", f"'{a.key}' is required and can't be null.")
-        for a in schema.required_attributes()
+        for a in required
         if (a.key in values or creating) and values.get(a.key) is None
     ]
     if errors:

@@ -378,11 +378,14 @@ class SqliteTransaction(SqliteReader):
         # Only the lookups that changed are touched: each one is a page write.
         removed, added = [], []
         for write in writes:
-            state, seq = write.state, seqs[write.state.id]
+            state = write.state
+            workspace, slug, record_id = state.workspace, state.object_slug, state.id
+            seq = seqs[record_id]
             wanted, held = set(write.lookups), set(write.previous)
-            key = (state.workspace, state.object_slug)
-            removed += [(*key, a, t, seq) for a, t in held - wanted]
-            added += [(*key, a, t, seq, state.id) for a, t in wanted - held]
+            for attribute, token in held - wanted:
+                removed.append((workspace, slug, attribute, token, seq))
+            for attribute, token in wanted - held:
+                added.append((workspace, slug, attribute, token, seq, record_id))
         # In key order, consecutive rows land on the same B-tree pages while they are hot.
         removed.sort()
         added.sort()
