@@ -80,6 +80,6 @@ async def to_zeeg(slug: str, record: RecordView, company_of: CompanyLookup) -> d
         )
         shaped["socials"] = {name: values.pop(key, None) for key, name in SOCIAL_KEYS.items()}
     shaped["customAttributes"] = values
-    shaped["createdAt"] = record.created_at.isoformat()
-    shaped["updatedAt"] = record.updated_at.isoformat()
+    shaped["createdAt"] = record.created_at
+    shaped["updatedAt"] = record.updated_at
     return shaped
