@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from tests.conftest import Api, assert_via
@@ -45,6 +47,8 @@ async def test_rest_envelope_is_exactly_zeeg(api: Api) -> None:
         },
     }
     assert record["createdAt"].endswith("+00:00")
+    # Exactly what isoformat() writes (REST leaves timestamps to the JSON encoder).
+    assert datetime.fromisoformat(record["createdAt"]).isoformat() == record["createdAt"]
     fetched = await api.client.get(f"/v2/crm/products/{record['id']}", headers=api.auth())
     assert fetched.status_code == 200
     assert fetched.json() == {"success": True, "status": 200, "record": record}
