@@ -88,8 +88,11 @@ class Batch:
         if isinstance(parsed, DomainError):
             return BatchItem(index, parsed.status, errors=parsed.errors)
         values, tokens = parsed
-        record_id = next((self.by_token[t] for t in tokens if t in self.by_token), None)
-        before = self.states.get(record_id) if record_id else None
+        before = None
+        for token in tokens:  # a list value (people's emails): its first known token wins
+            if token in self.by_token:
+                before = self.states[self.by_token[token]]
+                break
         try:
             domain_records.check_relations(self.schema, values, self.related)
             if before is None:
@@ -143,10 +146,12 @@ class Batch:
                     for a in taken
                 ]
             )
-        for key in old.keys() - new.keys():
-            self.owners[key] = None
-        for key in new.keys() - old.keys():
-            self.owners[key] = after.id
+        for key in old:
+            if key not in new:
+                self.owners[key] = None
+        for key in new:
+            if key not in old:
+                self.owners[key] = after.id
         self.keys_of[after.id] = new
 
     def _record_write(self, record_id: str) -> RecordWrite:
