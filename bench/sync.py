@@ -155,9 +155,8 @@ def raw_gateway_rows(path: str, rows: list[dict[str, Any]]) -> float:
         "CREATE TABLE records (id TEXT PRIMARY KEY, workspace TEXT, object_slug TEXT, "
         "seq INTEGER, state TEXT) WITHOUT ROWID;"
         "CREATE INDEX records_in_order ON records (workspace, object_slug, seq);"
-        "CREATE TABLE record_lookups (workspace TEXT, object_slug TEXT, attribute TEXT, "
-        "token TEXT, seq INTEGER, record_id TEXT, "
-        "PRIMARY KEY (workspace, object_slug, attribute, token, seq)) WITHOUT ROWID;"
+        "CREATE TABLE lookups (ix INTEGER, token TEXT, seq INTEGER, record_id TEXT, "
+        "PRIMARY KEY (ix, token, seq)) WITHOUT ROWID;"
         "CREATE TABLE record_keys (key TEXT PRIMARY KEY, record_id TEXT) WITHOUT ROWID;"
     )
     events, records, lookups, keys = [], [], [], []
@@ -166,13 +165,13 @@ def raw_gateway_rows(path: str, rows: list[dict[str, Any]]) -> float:
         body = json.dumps({"type": "RecordCreated", "data": {"attributes": row}})
         events.append((n, record_id, "w", f"record-{record_id}", 1, body))
         records.append((record_id, "w", "products", n, json.dumps(row)))
-        lookups += [("w", "products", k, str(v), n, record_id) for k, v in row.items()]
+        lookups += [(ix, str(v), n, record_id) for ix, v in enumerate(row.values(), start=1)]
         keys.append((f"unique|w|products|sku|{row['sku']}", record_id))
     started = time.perf_counter()
     connection.execute("BEGIN")
     connection.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", events)
     connection.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?)", records)
-    connection.executemany("INSERT INTO record_lookups VALUES (?, ?, ?, ?, ?, ?)", lookups)
+    connection.executemany("INSERT INTO lookups VALUES (?, ?, ?, ?)", lookups)
     connection.executemany("INSERT INTO record_keys VALUES (?, ?)", keys)
     connection.execute("COMMIT")
     elapsed = time.perf_counter() - started

@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 
 from app.auth import READ, WRITE, Principal, hash_token
+from app.domain.ids import new_id
 from app.domain.objects import AttributeSpec
-from app.service import Context, Service
+from app.domain.records import decide_create
+from app.service import Context, Service, utc_now
 from app.store import open_store, sqlite_path
-from app.store.base import StoreUnavailable
+from app.store.base import Changes, RecordWrite, StoreUnavailable
 from app.store.sqlite import SqliteStore
+from projections.records import replay
 
 pytestmark = pytest.mark.anyio
 
@@ -167,3 +170,69 @@ async def test_rows_written_with_whole_documents_still_read(tmp_path: Path) -> N
     again = await service.assert_record(CTX, "products", "sku", {"sku": "A", "price": 2})
     assert (again.created, again.record.version) == (False, 2)
     await store.close()
+
+
+OLD_LOOKUPS = """CREATE TABLE record_lookups (
+    workspace TEXT NOT NULL, object_slug TEXT NOT NULL, attribute TEXT NOT NULL,
+    token TEXT NOT NULL, seq INTEGER NOT NULL, record_id TEXT NOT NULL,
+    PRIMARY KEY (workspace, object_slug, attribute, token, seq)
+) WITHOUT ROWID"""
+
+
+async def test_a_file_with_the_old_lookup_table_is_migrated_on_open(tmp_path: Path) -> None:
+    """Lookup rows once held workspace, object and attribute as strings (record_lookups);
+    opening such a file moves them to `lookups` under index ids, and matching still works."""
+    store = await open_store(f"sqlite:///{tmp_path}/crm.db")
+    service = Service(store)
+    await products(service)
+    for n in range(3):
+        await service.assert_record(CTX, "products", "sku", {"sku": f"S-{n}", "price": 7})
+    await store.close()
+    raw = sqlite3.connect(tmp_path / "crm.db")
+    with raw:  # rewrite the file as the old layout had it
+        raw.execute(OLD_LOOKUPS)
+        raw.execute(
+            "INSERT INTO record_lookups SELECT i.workspace, i.object_slug, i.attribute, "
+            "l.token, l.seq, l.record_id FROM lookups l JOIN lookup_indexes i ON i.id = l.ix"
+        )
+        raw.execute("DELETE FROM lookups")
+        raw.execute("DELETE FROM lookup_indexes")
+    raw.close()
+
+    store = await open_store(f"sqlite:///{tmp_path}/crm.db")
+    service = Service(store)
+    again = await service.assert_record(CTX, "products", "sku", {"sku": "S-1", "price": 8})
+    assert (again.created, again.record.version) == (False, 2)
+    first = await service.find_record(CTX, "products", "price", 7)
+    assert first is not None and first.attributes["sku"] == "S-0"  # earliest of the holders
+    await store.close()
+    raw = sqlite3.connect(tmp_path / "crm.db")
+    tables = {name for (name,) in raw.execute("SELECT name FROM sqlite_master")}
+    assert "record_lookups" not in tables
+    assert raw.execute("SELECT COUNT(*) FROM lookups").fetchone() == (3 * 2,)
+    raw.close()
+
+
+async def test_an_index_id_of_a_rolled_back_write_is_not_kept(tmp_path: Path) -> None:
+    """Two stores on one file (as two processes). A write that assigned a lookup index id
+    and then failed must not leave it cached: the other store may hand the same id to
+    another attribute, and rows written under the stale id would answer for that one."""
+    url = f"sqlite:///{tmp_path}/crm.db"
+    first, second = await open_store(url), await open_store(url)
+    service, other = Service(first), Service(second)
+    await products(service)
+    schema = await first.get_object(CTX.workspace, "products")
+    assert schema is not None
+    event = decide_create(schema, new_id(), {"sku": "Z", "price": 1}, CTX.metadata(), utc_now())
+    with pytest.raises(RuntimeError):
+        async with first.transaction() as tx:  # assigns an id to price, then rolls back
+            await tx.write(Changes([event], [RecordWrite(replay([event]), [("price", "1")])]))
+            raise RuntimeError("the command failed after writing")
+    await other.assert_record(CTX, "products", "sku", {"sku": "B"})  # takes that id for sku
+    await service.assert_record(CTX, "products", "sku", {"sku": "A", "price": 1})
+
+    assert await service.find_record(CTX, "products", "sku", "1") is None
+    found = await service.find_record(CTX, "products", "price", 1)
+    assert found is not None and found.attributes["sku"] == "A"
+    await first.close()
+    await second.close()

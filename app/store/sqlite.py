@@ -66,14 +66,22 @@ CREATE TABLE IF NOT EXISTS record_buckets (
     live        INTEGER NOT NULL,
     PRIMARY KEY (workspace, object_slug, bucket)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS record_lookups (
+-- A number for each (workspace, object, attribute) that has lookups. Lookup rows start with
+-- it instead of those three strings: half the bytes, and B-tree searches compare an integer
+-- first. Ids are never reused or changed, so a process may cache them once committed.
+CREATE TABLE IF NOT EXISTS lookup_indexes (
+    id          INTEGER PRIMARY KEY,
     workspace   TEXT NOT NULL,
     object_slug TEXT NOT NULL,
     attribute   TEXT NOT NULL,
+    UNIQUE (workspace, object_slug, attribute)
+);
+CREATE TABLE IF NOT EXISTS lookups (
+    ix          INTEGER NOT NULL,  -- lookup_indexes.id
     token       TEXT NOT NULL,
     seq         INTEGER NOT NULL,
     record_id   TEXT NOT NULL,
-    PRIMARY KEY (workspace, object_slug, attribute, token, seq)
+    PRIMARY KEY (ix, token, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS record_keys (
     key         TEXT PRIMARY KEY,
@@ -103,16 +111,16 @@ CREATE TABLE IF NOT EXISTS tokens (
 """
 
 # The earliest-created record per token, in one statement for any number of tokens: for
-# each, the first entry of the primary key of record_lookups in seq order, so the cost does
-# not grow with how many records share the value (a GROUP BY with MIN(seq) read them all).
+# each, the first entry of the primary key of lookups in seq order, so the cost does not
+# grow with how many records share the value (a GROUP BY with MIN(seq) read them all).
 # tests/test_sqlite_store.py checks the plan.
 FIND_FIRST_SQL = """
 WITH wanted(token) AS (VALUES {marks})
 SELECT wanted.token, r.id, r.workspace, r.object_slug, r.state
 FROM wanted JOIN records AS r ON r.id = (
     SELECT l.record_id
-    FROM record_lookups AS l
-    WHERE l.workspace = ? AND l.object_slug = ? AND l.attribute = ? AND l.token = wanted.token
+    FROM lookups AS l
+    WHERE l.ix = ? AND l.token = wanted.token
     ORDER BY l.seq
     LIMIT 1
 )
@@ -120,10 +128,23 @@ FROM wanted JOIN records AS r ON r.id = (
 
 HOLDERS_SQL = """
 SELECT r.id, r.workspace, r.object_slug, r.state
-FROM record_lookups AS l JOIN records AS r ON r.id = l.record_id
-WHERE l.workspace = ? AND l.object_slug = ? AND l.attribute = ? AND l.token = ?
+FROM lookups AS l JOIN records AS r ON r.id = l.record_id
+WHERE l.ix = ? AND l.token = ?
 ORDER BY l.seq
 """
+
+# Files written before lookup_indexes had one table with the three strings in every row.
+MIGRATE_LOOKUPS = (
+    "INSERT OR IGNORE INTO lookup_indexes (workspace, object_slug, attribute) "
+    "SELECT DISTINCT workspace, object_slug, attribute FROM record_lookups",
+    "INSERT OR IGNORE INTO lookups (ix, token, seq, record_id) "
+    "SELECT i.id, l.token, l.seq, l.record_id FROM record_lookups AS l JOIN lookup_indexes AS i "
+    "ON i.workspace = l.workspace AND i.object_slug = l.object_slug "
+    "AND i.attribute = l.attribute",
+    "DROP TABLE record_lookups",
+)
+
+IndexKey = tuple[str, str, str]  # (workspace, object slug, attribute)
 
 # Page offsets cost one row per bucket plus a skip of at most this many index entries.
 BUCKET_WIDTH = 256
@@ -157,11 +178,26 @@ def _connect(path: str, busy_timeout_ms: int, synchronous: str) -> sqlite3.Conne
 
 
 class SqliteReader:
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, index_ids: dict[IndexKey, int]) -> None:
         self._connection = connection
+        self._index_ids = index_ids  # committed lookup_indexes rows, shared by the store
 
     def _rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
         return self._connection.execute(sql, parameters).fetchall()
+
+    def _index_id(self, workspace: str, object_slug: str, attribute: str) -> int | None:
+        """The lookup index of an attribute, or None while no record has had a value."""
+        key = (workspace, object_slug, attribute)
+        found = self._index_ids.get(key)
+        if found is None:
+            rows = self._rows(
+                "SELECT id FROM lookup_indexes "
+                "WHERE workspace = ? AND object_slug = ? AND attribute = ?",
+                key,
+            )
+            if rows:
+                found = self._index_ids[key] = rows[0][0]
+        return found
 
     async def get_object(self, workspace: str, slug: str) -> ObjectSchema | None:
         rows = self._rows(
@@ -178,8 +214,10 @@ class SqliteReader:
     async def find_holders(
         self, workspace: str, object_slug: str, attribute: str, token: str
     ) -> list[RecordState]:
-        rows = self._rows(HOLDERS_SQL, (workspace, object_slug, attribute, token))
-        return [_record(*row) for row in rows]
+        index = self._index_id(workspace, object_slug, attribute)
+        if index is None:
+            return []
+        return [_record(*row) for row in self._rows(HOLDERS_SQL, (index, token))]
 
     async def page_records(
         self, workspace: str, object_slug: str, offset: int, limit: int
@@ -231,11 +269,11 @@ class SqliteReader:
     async def find_first(
         self, workspace: str, object_slug: str, attribute: str, tokens: Sequence[str]
     ) -> dict[str, RecordState]:
-        if not tokens:
+        index = self._index_id(workspace, object_slug, attribute)
+        if not tokens or index is None:
             return {}
         rows = self._rows(
-            FIND_FIRST_SQL.format(marks=", ".join("(?)" for _ in tokens)),
-            (*tokens, workspace, object_slug, attribute),
+            FIND_FIRST_SQL.format(marks=", ".join("(?)" for _ in tokens)), (*tokens, index)
         )
         return {token: _record(*record) for token, *record in rows}
 
@@ -288,6 +326,37 @@ def _record(id: str, workspace: str, object_slug: str, state: str) -> RecordStat
 
 
 class SqliteTransaction(SqliteReader):
+    def __init__(self, connection: sqlite3.Connection, index_ids: dict[IndexKey, int]) -> None:
+        super().__init__(connection, index_ids)
+        # Index ids this transaction assigned: shared with the store only once committed,
+        # since a rolled-back id may be given to another attribute by the next writer.
+        self.assigned: dict[IndexKey, int] = {}
+        self._by_object: dict[tuple[str, str], _IndexIds] = {}
+
+    def _index_id(self, workspace: str, object_slug: str, attribute: str) -> int | None:
+        return self.assigned.get((workspace, object_slug, attribute)) or super()._index_id(
+            workspace, object_slug, attribute
+        )
+
+    def _index_for_writing(self, workspace: str, object_slug: str, attribute: str) -> int:
+        found = self._index_id(workspace, object_slug, attribute)
+        if found is not None:
+            return found
+        self._connection.execute(
+            "INSERT INTO lookup_indexes (workspace, object_slug, attribute) VALUES (?, ?, ?)",
+            (workspace, object_slug, attribute),
+        )
+        (assigned,) = self._connection.execute("SELECT last_insert_rowid()").fetchone()
+        self.assigned[(workspace, object_slug, attribute)] = assigned
+        return int(assigned)
+
+    def _indexes(self, workspace: str, object_slug: str) -> _IndexIds:
+        key = (workspace, object_slug)
+        found = self._by_object.get(key)
+        if found is None:
+            found = self._by_object[key] = _IndexIds(self, workspace, object_slug)
+        return found
+
     async def serialise(self, keys: Sequence[str]) -> None:
         # Nothing to do: BEGIN IMMEDIATE already made this the only writer of the file.
         return None
@@ -378,27 +447,18 @@ class SqliteTransaction(SqliteReader):
         # Only the lookups that changed are touched: each one is a page write.
         removed, added = [], []
         for write in writes:
-            state = write.state
-            workspace, slug, record_id = state.workspace, state.object_slug, state.id
-            seq = seqs[record_id]
+            state, record_id = write.state, write.state.id
+            seq, index = seqs[record_id], self._indexes(state.workspace, state.object_slug)
             wanted, held = set(write.lookups), set(write.previous)
             for attribute, token in held - wanted:
-                removed.append((workspace, slug, attribute, token, seq))
+                removed.append((index[attribute], token, seq))
             for attribute, token in wanted - held:
-                added.append((workspace, slug, attribute, token, seq, record_id))
+                added.append((index[attribute], token, seq, record_id))
         # In key order, consecutive rows land on the same B-tree pages while they are hot.
         removed.sort()
         added.sort()
-        many(
-            "DELETE FROM record_lookups WHERE workspace = ? AND object_slug = ? "
-            "AND attribute = ? AND token = ? AND seq = ?",
-            removed,
-        )
-        many(
-            "INSERT INTO record_lookups "
-            "(workspace, object_slug, attribute, token, seq, record_id) VALUES (?, ?, ?, ?, ?, ?)",
-            added,
-        )
+        many("DELETE FROM lookups WHERE ix = ? AND token = ? AND seq = ?", removed)
+        many("INSERT INTO lookups (ix, token, seq, record_id) VALUES (?, ?, ?, ?)", added)
         buckets = Counter(
             (w.state.workspace, w.state.object_slug, seqs[w.state.id] // BUCKET_WIDTH) for w in new
         )
@@ -408,13 +468,10 @@ class SqliteTransaction(SqliteReader):
         record, execute = deleted.state, self._connection.execute
         (seq,) = execute("SELECT seq FROM records WHERE id = ?", (record.id,)).fetchone()
         execute("DELETE FROM records WHERE id = ?", (record.id,))
+        index = self._indexes(record.workspace, record.object_slug)
         self._connection.executemany(
-            "DELETE FROM record_lookups WHERE workspace = ? AND object_slug = ? "
-            "AND attribute = ? AND token = ? AND seq = ?",
-            [
-                (record.workspace, record.object_slug, attribute, token, seq)
-                for attribute, token in deleted.lookups
-            ],
+            "DELETE FROM lookups WHERE ix = ? AND token = ? AND seq = ?",
+            [(index[attribute], token, seq) for attribute, token in deleted.lookups],
         )
         self._count([(record.workspace, record.object_slug, seq // BUCKET_WIDTH, -1)])
 
@@ -428,6 +485,20 @@ class SqliteTransaction(SqliteReader):
         )
 
 
+class _IndexIds(dict[str, int]):
+    """Attribute -> lookup index id of one object, for a transaction: each id is looked up
+    (or assigned) once, then a row costs a dict lookup."""
+
+    def __init__(self, transaction: SqliteTransaction, workspace: str, object_slug: str) -> None:
+        super().__init__()
+        self._transaction, self._workspace, self._object_slug = transaction, workspace, object_slug
+
+    def __missing__(self, attribute: str) -> int:
+        index = self._transaction._index_for_writing(self._workspace, self._object_slug, attribute)
+        self[attribute] = index
+        return index
+
+
 class SqliteStore(SqliteReader):
     def __init__(self, path: str, synchronous: str = "full") -> None:
         if synchronous not in SYNCHRONOUS_MODES:
@@ -439,7 +510,7 @@ class SqliteStore(SqliteReader):
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._writer = _connect(path, busy_timeout_ms=0, synchronous=synchronous)
-            super().__init__(_connect(path, READ_BUSY_TIMEOUT_MS, synchronous))
+            super().__init__(_connect(path, READ_BUSY_TIMEOUT_MS, synchronous), {})
         except (OSError, sqlite3.Error) as error:
             raise StoreUnavailable(f"Can't open the SQLite database at {path}: {error}") from error
         self._write_lock = asyncio.Lock()
@@ -451,6 +522,11 @@ class SqliteStore(SqliteReader):
             try:
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
+                        self._writer.execute(statement)
+                if self._writer.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'record_lookups'"
+                ).fetchall():
+                    for statement in MIGRATE_LOOKUPS:
                         self._writer.execute(statement)
                 self._writer.execute("COMMIT")
             except BaseException:
@@ -479,12 +555,14 @@ class SqliteStore(SqliteReader):
     async def transaction(self) -> AsyncIterator[SqliteTransaction]:
         async with self._write_lock:
             await self._begin()
+            transaction = SqliteTransaction(self._writer, self._index_ids)
             try:
-                yield SqliteTransaction(self._writer)
+                yield transaction
             except BaseException:
                 self._writer.execute("ROLLBACK")
                 raise
             self._commit()
+            self._index_ids.update(transaction.assigned)
 
     def _commit(self) -> None:
         try:
