@@ -226,7 +226,7 @@ def lookup_tokens(attribute: Attribute, value: Any) -> list[str]:
     record is found by any of them: people by any of their emails, and the records that
     point at a deleted record through a relation.
     """
-    token = TOKENS.get(attribute.type, str)
+    token = TOKENS.get(attribute.type, str)  # looked up once for all of a list's elements
     if attribute.type in LIST_TYPES:
         return [token(item) for item in value]
     return [token(value)]

@@ -269,8 +269,10 @@ class SqliteReader:
     async def find_first(
         self, workspace: str, object_slug: str, attribute: str, tokens: Sequence[str]
     ) -> dict[str, RecordState]:
+        if not tokens:
+            return {}
         index = self._index_id(workspace, object_slug, attribute)
-        if not tokens or index is None:
+        if index is None:  # no record of the object has ever had a value for it
             return {}
         rows = self._rows(
             FIND_FIRST_SQL.format(marks=", ".join("(?)" for _ in tokens)), (*tokens, index)
@@ -334,9 +336,10 @@ class SqliteTransaction(SqliteReader):
         self._by_object: dict[tuple[str, str], _IndexIds] = {}
 
     def _index_id(self, workspace: str, object_slug: str, attribute: str) -> int | None:
-        return self.assigned.get((workspace, object_slug, attribute)) or super()._index_id(
-            workspace, object_slug, attribute
-        )
+        assigned = self.assigned.get((workspace, object_slug, attribute))
+        if assigned is not None:
+            return assigned
+        return super()._index_id(workspace, object_slug, attribute)
 
     def _index_for_writing(self, workspace: str, object_slug: str, attribute: str) -> int:
         found = self._index_id(workspace, object_slug, attribute)
