@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("file", type=Path, help="a .csv (with a header) or .jsonl file")
     sync.add_argument("--object", required=True, help="the object's slug, e.g. products")
     sync.add_argument("--match", required=True, help="the matching attribute, e.g. sku")
-    sync.add_argument("--batch", type=int, default=500, help="records a request (1-1000)")
+    sync.add_argument("--batch", type=int, default=1000, help="records a request (1-1000)")
     sync.add_argument("--url", default="http://127.0.0.1:8000", help="the gateway")
     sync.add_argument("--token", help="bearer token (default: $CRM_TOKEN)")
     sync.add_argument("--rejects", type=Path, help="where failed rows go (FILE.rejects.jsonl)")

@@ -4,6 +4,10 @@ It is an HTTP client of `PUT /v2/crm/{object}/batch`, so a re-run is safe by con
 every row is an assert, and a row that changes nothing appends nothing. Rows that fail are
 written to a rejects file with their line number and errors; transient failures (429, 5xx,
 connection errors) are retried with backoff, a bounded number of times.
+
+Batches go one at a time, in file order (a later row for the same record must land later),
+but the next batch is read and coerced while the gateway works on the one sent: a sender
+thread does the requests, the main thread reads the file and keeps the totals.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -38,7 +43,7 @@ class Options:
     path: Path
     object_slug: str
     match: str
-    batch: int = 500
+    batch: int = 1000
     url: str = "http://127.0.0.1:8000"
     token: str = ""
     rejects: Path | None = None
@@ -57,9 +62,19 @@ class Totals:
     unchanged: int = 0
     failed: int = 0
 
-    def add(self, other: dict[str, int]) -> None:
+    def add(self, sent: Sent) -> None:
+        self.rows += sent.rows
         for name in ("created", "updated", "unchanged", "failed"):
-            setattr(self, name, getattr(self, name) + other.get(name, 0))
+            setattr(self, name, getattr(self, name) + sent.counts.get(name, 0))
+
+
+@dataclass
+class Sent:
+    """What came of one batch: its counts and the rejects of its rows."""
+
+    rows: int
+    counts: dict[str, int]
+    failures: list[dict[str, Any]]
 
 
 @dataclass
@@ -206,11 +221,13 @@ class Importer:
         options.rejects_path.unlink(missing_ok=True)  # a stale one would mislead
         rejects: TextIO | None = None
         try:
-            for batch in _batches(read_rows(options.path, Coercer(schema)), options.batch):
-                failures = self.send(batch, totals)
-                if failures:
+            for sent in self._sent(
+                _batches(read_rows(options.path, Coercer(schema)), options.batch)
+            ):
+                totals.add(sent)
+                if sent.failures:
                     rejects = rejects or options.rejects_path.open("w", encoding="utf-8")
-                    for failure in failures:
+                    for failure in sent.failures:
                         rejects.write(json.dumps(failure) + "\n")
                 progress.show(totals)
         finally:
@@ -219,6 +236,19 @@ class Importer:
         progress.show(totals, final=True)
         return totals
 
+    def _sent(self, batches: Iterator[list[Row]]) -> Iterator[Sent]:
+        """What came of each batch, in order. One batch is at the gateway at a time; the
+        next is read from `batches` while it is there, and goes once it has its answer."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import") as sender:
+            in_flight: Future[Sent] | None = None
+            for batch in batches:
+                answered = in_flight.result() if in_flight else None
+                in_flight = sender.submit(self.send, batch)
+                if answered:
+                    yield answered  # counted here while the next batch is at the gateway
+            if in_flight:
+                yield in_flight.result()
+
     def schema(self) -> dict[str, Any]:
         response = self.request("GET", f"/v2/crm/objects/{self.options.object_slug}")
         if response.status_code != 200:
@@ -226,8 +256,8 @@ class Importer:
         schema: dict[str, Any] = response.json()["object"]
         return schema
 
-    def send(self, rows: list[Row], totals: Totals) -> list[dict[str, Any]]:
-        """Assert one batch; the rejects of its rows, with their line numbers."""
+    def send(self, rows: list[Row]) -> Sent:
+        """Assert one batch: its counts and the rejects of its rows, by line number."""
         failures = [
             {
                 "line": row.line,
@@ -236,15 +266,14 @@ class Importer:
             for row in rows
             if row.error
         ]
-        good = [row for row in rows if row.body is not None]
-        totals.rows += len(rows)
-        totals.failed += len(failures)
-        failures += self._assert(good, totals)
-        return sorted(failures, key=lambda failure: int(failure["line"]))
+        counts, rejected = self._assert([row for row in rows if row.body is not None])
+        counts = {**counts, "failed": counts.get("failed", 0) + len(failures)}
+        failures += rejected
+        return Sent(len(rows), counts, sorted(failures, key=lambda failure: int(failure["line"])))
 
-    def _assert(self, rows: list[Row], totals: Totals) -> list[dict[str, Any]]:
+    def _assert(self, rows: list[Row]) -> tuple[dict[str, int], list[dict[str, Any]]]:
         if not rows:
-            return []
+            return {}, []
         response = self.request(
             "PUT",
             f"/v2/crm/{self.options.object_slug}/batch",
@@ -256,16 +285,19 @@ class Importer:
         if response.status_code == 413 and len(rows) > 1:
             # Too large for the gateway's body limit: send it in two halves instead.
             half = len(rows) // 2
-            return self._assert(rows[:half], totals) + self._assert(rows[half:], totals)
+            first, first_failures = self._assert(rows[:half])
+            second, second_failures = self._assert(rows[half:])
+            counts = {name: first.get(name, 0) + second.get(name, 0) for name in {*first, *second}}
+            return counts, first_failures + second_failures
         if response.status_code != 200:
             raise ImportFailed(_explain(response))
         answer = orjson.loads(response.content)
-        totals.add(answer["totals"])
-        return [
+        failures = [
             {"line": row.line, "errors": result["errors"], "record": row.body}
             for row, result in zip(rows, answer["results"], strict=True)
             if result["status"] >= 400
         ]
+        return answer["totals"], failures
 
     def request(
         self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any

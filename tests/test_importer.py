@@ -6,13 +6,16 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 
 import httpx
 import pytest
 
-from app.importer import Coercer, Importer, ImportFailed, Options
+from app import importer as importer_module
+from app.importer import Coercer, Importer, ImportFailed, Options, Row
 from tests.processes import BOOT_TOKEN, ROOT, ServerProcess, create_products
 
 
@@ -196,3 +199,51 @@ def test_a_batch_over_the_body_limit_is_split(tmp_path: Path) -> None:
         result = run_import(data, server.url, "--batch", "40")
         assert result.returncode == 0, result.stderr
         assert total_products(server) == 40
+
+
+def test_the_next_batch_is_read_while_one_is_sent_and_batches_go_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway's time and the file's reading overlap, yet only one batch is ever at
+    the gateway, and they arrive in file order (a later row of a record must land later)."""
+    data = tmp_path / "x.csv"
+    data.write_text("sku,price\n" + "".join(f"S-{n},{n}\n" for n in range(50)))
+    read_ahead = threading.Event()
+    reading = importer_module.read_rows
+
+    def watched_rows(path: Path, coercer: Coercer) -> Iterator[Row]:
+        for number, row in enumerate(reading(path, coercer)):
+            if number == 19:  # the last row of the second batch of 10
+                read_ahead.set()
+            yield row
+
+    monkeypatch.setattr(importer_module, "read_rows", watched_rows)
+    first_skus: list[str] = []
+    at_gateway, most_at_once, lock = [0], [0], threading.Lock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, json={"object": SCHEMA})
+        with lock:
+            at_gateway[0] += 1
+            most_at_once[0] = max(most_at_once[0], at_gateway[0])
+        records = json.loads(request.content)["records"]
+        first_skus.append(records[0]["sku"])
+        # The first batch is answered only once the second has been read: a reader that
+        # waited for this answer would never get there, and the import would fail.
+        ready = read_ahead.wait(5) if len(first_skus) == 1 else True
+        with lock:
+            at_gateway[0] -= 1
+        if not ready:
+            return httpx.Response(400, json={"message": "the next batch was not read ahead"})
+        results = [{"status": 201, "created": True} for _ in records]
+        return httpx.Response(
+            200, json={"results": results, "totals": {"created": len(records), "failed": 0}}
+        )
+
+    client = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://gateway")
+    options = Options(path=data, object_slug="products", match="sku", token="t", batch=10)
+    totals = Importer(client, options, out=StringIO()).run()
+    assert (totals.rows, totals.created, totals.failed) == (50, 50, 0)
+    assert first_skus == ["S-0", "S-10", "S-20", "S-30", "S-40"]
+    assert most_at_once[0] == 1
