@@ -17,6 +17,7 @@ import json
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -65,7 +66,7 @@ class Totals:
     def add(self, sent: Sent) -> None:
         self.rows += sent.rows
         for name in ("created", "updated", "unchanged", "failed"):
-            setattr(self, name, getattr(self, name) + sent.counts.get(name, 0))
+            setattr(self, name, getattr(self, name) + sent.counts[name])
 
 
 @dataclass
@@ -73,7 +74,7 @@ class Sent:
     """What came of one batch: its counts and the rejects of its rows."""
 
     rows: int
-    counts: dict[str, int]
+    counts: Counter[str]  # created, updated, unchanged, failed
     failures: list[dict[str, Any]]
 
 
@@ -267,13 +268,13 @@ class Importer:
             if row.error
         ]
         counts, rejected = self._assert([row for row in rows if row.body is not None])
-        counts = {**counts, "failed": counts.get("failed", 0) + len(failures)}
+        counts["failed"] += len(failures)
         failures += rejected
         return Sent(len(rows), counts, sorted(failures, key=lambda failure: int(failure["line"])))
 
-    def _assert(self, rows: list[Row]) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    def _assert(self, rows: list[Row]) -> tuple[Counter[str], list[dict[str, Any]]]:
         if not rows:
-            return {}, []
+            return Counter(), []
         response = self.request(
             "PUT",
             f"/v2/crm/{self.options.object_slug}/batch",
@@ -287,8 +288,7 @@ class Importer:
             half = len(rows) // 2
             first, first_failures = self._assert(rows[:half])
             second, second_failures = self._assert(rows[half:])
-            counts = {name: first.get(name, 0) + second.get(name, 0) for name in {*first, *second}}
-            return counts, first_failures + second_failures
+            return first + second, first_failures + second_failures
         if response.status_code != 200:
             raise ImportFailed(_explain(response))
         answer = orjson.loads(response.content)
@@ -297,7 +297,7 @@ class Importer:
             for row, result in zip(rows, answer["results"], strict=True)
             if result["status"] >= 400
         ]
-        return answer["totals"], failures
+        return Counter(answer["totals"]), failures
 
     def request(
         self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
